@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Start-up: read the parameters, set up logging, find libc, size the fd
+ * table. Cheap and silent at the default level; everything here also
+ * works if a wrapper ran first (another library's constructor).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../config/log.h"
+#include "../config/params.h"
+#include "core.h"
+#include "fd_table.h"
+#include "libc.h"
+
+extern char **environ;
+extern char *program_invocation_name;
+
+struct accel_params accel_params;
+
+static void load_params(void)
+{
+	struct log_settings quiet = { .level = -1 };
+	struct log_settings ls;
+
+	/* First pass silent: warnings must go where ACCEL_LOG_FILE says. */
+	log_configure(&quiet);
+	params_defaults(&accel_params);
+	params_load_env(&accel_params, environ);
+	params_log_settings(&accel_params, &ls);
+	log_configure(&ls);
+
+	/* Second pass with logging in place: now bad values are reported. */
+	params_defaults(&accel_params);
+	params_load_env(&accel_params, environ);
+}
+
+__attribute__((constructor)) static void accel_init(void)
+{
+	int saved = errno;
+	load_params();
+	libc_resolve();
+	libc_set_trace((int)accel_params.trace_calls);
+	int rc = fd_table_init();
+	if (rc < 0)
+		log_warn("no fd table (%s): every socket stays on the kernel", strerror(-rc));
+	log_info("libaccel %s in %s (pid %d), %u fds tracked", PACKAGE_VERSION,
+		 program_invocation_name, (int)getpid(), fd_table_size());
+	params_report(&accel_params);
+	errno = saved;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Shared helpers of the exported wrappers (interpose_*.c). A wrapper is
+ * one fd-table lookup; with nothing offloaded behind the fd it calls
+ * accel_next (libc, or the trace shims) and returns exactly what libc
+ * returned, errno included.
+ */
+#ifndef ACCEL_CORE_INTERPOSE_H
+#define ACCEL_CORE_INTERPOSE_H
+
+#include <errno.h>
+
+#include "libc.h"
+#include "sock.h"
+
+#define ACCEL_EXPORT __attribute__((visibility("default")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Internal 0/count/-errno to the libc convention. */
+static inline long libc_ret(long rc)
+{
+	if (rc < 0) {
+		errno = (int)-rc;
+		return -1;
+	}
+	return rc;
+}
+
+/* Data calls on an offloaded socket (sock_io.c). */
+ssize_t sock_recv_iov(struct accel_sock *s, const struct iovec *iov, int iovcnt, int flags,
+		      struct sockaddr *addr, socklen_t *addrlen);
+ssize_t sock_send_iov(struct accel_sock *s, const struct iovec *iov, int iovcnt, int flags,
+		      const struct sockaddr *addr, socklen_t addrlen);
+ssize_t sock_recvmsg(struct accel_sock *s, struct msghdr *msg, int flags);
+ssize_t sock_sendmsg(struct accel_sock *s, const struct msghdr *msg, int flags);
+int sock_recvmmsg(struct accel_sock *s, struct mmsghdr *vec, unsigned int vlen, int flags,
+		  struct timespec *tmo);
+int sock_sendmmsg(struct accel_sock *s, struct mmsghdr *vec, unsigned int vlen, int flags);
+ssize_t sock_sendfile(struct accel_sock *s, int in_fd, off_t *off, size_t n);
+
+/* glibc's fortified entry points have no public prototypes. */
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+		       struct sockaddr *addr, socklen_t *len);
+int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen);
+int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
+		const sigset_t *mask, size_t fdslen);
+
+/* Process events (interpose_proc.c). */
+void core_after_fork_child(void);
+
+#endif

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Data calls: read, write, recv and send in all their forms, sendfile and the fortified
+ * variants. Hot path: one fd-table lookup, then libc or the engine; no
+ * locks, no allocation, no system call of our own.
+ */
+#include "config.h"
+
+#include "interpose.h"
+
+ACCEL_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.read(fd, buf, n);
+	struct iovec iov = { buf, n };
+	return libc_ret(sock_recv_iov(s, &iov, 1, 0, NULL, NULL));
+}
+
+ACCEL_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.__read_chk(fd, buf, n, buflen);
+	if (n > buflen)
+		libc.chk_fail();
+	struct iovec iov = { buf, n };
+	return libc_ret(sock_recv_iov(s, &iov, 1, 0, NULL, NULL));
+}
+
+ACCEL_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.readv(fd, iov, cnt);
+	return libc_ret(sock_recv_iov(s, iov, cnt, 0, NULL, NULL));
+}
+
+ACCEL_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.write(fd, buf, n);
+	struct iovec iov = { (void *)buf, n };
+	return libc_ret(sock_send_iov(s, &iov, 1, 0, NULL, 0));
+}
+
+ACCEL_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.writev(fd, iov, cnt);
+	return libc_ret(sock_send_iov(s, iov, cnt, 0, NULL, 0));
+}
+
+ACCEL_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.recv(fd, buf, n, flags);
+	struct iovec iov = { buf, n };
+	return libc_ret(sock_recv_iov(s, &iov, 1, flags, NULL, NULL));
+}
+
+ACCEL_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.__recv_chk(fd, buf, n, buflen, flags);
+	if (n > buflen)
+		libc.chk_fail();
+	struct iovec iov = { buf, n };
+	return libc_ret(sock_recv_iov(s, &iov, 1, flags, NULL, NULL));
+}
+
+ACCEL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
+			      socklen_t *len)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.recvfrom(fd, buf, n, flags, addr, len);
+	struct iovec iov = { buf, n };
+	return libc_ret(sock_recv_iov(s, &iov, 1, flags, addr, len));
+}
+
+ACCEL_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+				    struct sockaddr *addr, socklen_t *len)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.__recvfrom_chk(fd, buf, n, buflen, flags, addr, len);
+	if (n > buflen)
+		libc.chk_fail();
+	struct iovec iov = { buf, n };
+	return libc_ret(sock_recv_iov(s, &iov, 1, flags, addr, len));
+}
+
+ACCEL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.recvmsg(fd, msg, flags);
+	return libc_ret(sock_recvmsg(s, msg, flags));
+}
+
+ACCEL_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
+			  struct timespec *tmo)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.recvmmsg(fd, vec, vlen, flags, tmo);
+	return (int)libc_ret(sock_recvmmsg(s, vec, vlen, flags, tmo));
+}
+
+ACCEL_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.send(fd, buf, n, flags);
+	struct iovec iov = { (void *)buf, n };
+	return libc_ret(sock_send_iov(s, &iov, 1, flags, NULL, 0));
+}
+
+ACCEL_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
+			    const struct sockaddr *addr, socklen_t len)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.sendto(fd, buf, n, flags, addr, len);
+	struct iovec iov = { (void *)buf, n };
+	return libc_ret(sock_send_iov(s, &iov, 1, flags, addr, len));
+}
+
+ACCEL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.sendmsg(fd, msg, flags);
+	return libc_ret(sock_sendmsg(s, msg, flags));
+}
+
+ACCEL_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.sendmmsg(fd, vec, vlen, flags);
+	return (int)libc_ret(sock_sendmmsg(s, vec, vlen, flags));
+}
+
+ACCEL_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *off, size_t n)
+{
+	struct accel_sock *s = fd_table_get(out_fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.sendfile(out_fd, in_fd, off, n);
+	return libc_ret(sock_sendfile(s, in_fd, off, n));
+}
+
+ACCEL_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *off, size_t n)
+{
+	struct accel_sock *s = fd_table_get(out_fd);
+	if (likely(!sock_offloaded(s)))
+		return accel_next.sendfile64(out_fd, in_fd, off, n);
+	return libc_ret(sock_sendfile(s, in_fd, (off_t *)off, n));
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Socket objects and their pool. Allocation and release are lock-free
+ * (a tagged free list) so that close() stays async-signal-safe; the pool's
+ * memory is one lazily touched mapping, never unmapped.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "sock.h"
+
+static struct {
+	struct accel_sock *objs;
+	uint32_t cap;
+	uint32_t bump;      /* objects handed out from fresh memory */
+	uint64_t free_head; /* (tag << 32) | (index + 1) */
+	unsigned int in_use;
+} pool;
+
+static int pool_init(void)
+{
+	if (__atomic_load_n(&pool.cap, __ATOMIC_ACQUIRE))
+		return 0;
+	if (!fd_table_size() && fd_table_init() < 0)
+		return -ENOMEM;
+	uint32_t cap = fd_table_size();
+	size_t bytes = (size_t)cap * sizeof(struct accel_sock);
+	void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	struct accel_sock *expected = NULL;
+	if (!__atomic_compare_exchange_n(&pool.objs, &expected, (struct accel_sock *)mem, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		munmap(mem, bytes);
+		while (!__atomic_load_n(&pool.cap, __ATOMIC_ACQUIRE))
+			sched_yield();
+		return 0;
+	}
+	__atomic_store_n(&pool.cap, cap, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static struct accel_sock *pool_pop_free(void)
+{
+	uint64_t head = __atomic_load_n(&pool.free_head, __ATOMIC_ACQUIRE);
+	while ((uint32_t)head) {
+		struct accel_sock *o = &pool.objs[(uint32_t)head - 1];
+		uint32_t next = __atomic_load_n(&o->next_free, __ATOMIC_RELAXED);
+		uint64_t new_head = (((head >> 32) + 1) << 32) | next;
+		if (__atomic_compare_exchange_n(&pool.free_head, &head, new_head, 0,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return o;
+	}
+	return NULL;
+}
+
+static struct accel_sock *pool_get(void)
+{
+	if (pool_init() < 0)
+		return NULL;
+	struct accel_sock *o = pool_pop_free();
+	if (!o) {
+		uint32_t i = __atomic_fetch_add(&pool.bump, 1, __ATOMIC_RELAXED);
+		if (i >= pool.cap) {
+			__atomic_fetch_sub(&pool.bump, 1, __ATOMIC_RELAXED);
+			return NULL;
+		}
+		o = &pool.objs[i];
+	}
+	__atomic_fetch_add(&pool.in_use, 1, __ATOMIC_RELAXED);
+	return o;
+}
+
+static void pool_put(struct accel_sock *o)
+{
+	uint32_t idx1 = (uint32_t)(o - pool.objs) + 1;
+	uint64_t head = __atomic_load_n(&pool.free_head, __ATOMIC_ACQUIRE);
+	uint64_t new_head;
+	do {
+		__atomic_store_n(&o->next_free, (uint32_t)head, __ATOMIC_RELAXED);
+		new_head = (((head >> 32) + 1) << 32) | idx1;
+	} while (!__atomic_compare_exchange_n(&pool.free_head, &head, new_head, 0,
+					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	__atomic_fetch_sub(&pool.in_use, 1, __ATOMIC_RELAXED);
+}
+
+static void sock_put(struct accel_sock *s)
+{
+	if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	if (s->ops && s->ops->release)
+		s->ops->release(s);
+	__atomic_store_n(&s->ops, NULL, __ATOMIC_RELEASE);
+	pool_put(s);
+}
+
+int sock_is_tracked_kind(int domain, int type)
+{
+	type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	return (domain == AF_INET || domain == AF_INET6) &&
+	       (type == SOCK_STREAM || type == SOCK_DGRAM);
+}
+
+void sock_register(int fd, int domain, int type, int protocol)
+{
+	int saved = errno;
+	if (!fd_table_covers(fd) && (fd_table_size() || fd_table_init() < 0 || !fd_table_covers(fd)))
+		goto out;
+	struct accel_sock *s = pool_get();
+	if (!s)
+		goto out; /* out of objects: the kernel carries it, untracked */
+	s->ops = NULL;
+	s->engine = NULL;
+	s->domain = domain;
+	s->type = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	s->protocol = protocol;
+	__atomic_store_n(&s->refs, 1, __ATOMIC_RELEASE);
+	/* A stale entry means the fd was closed behind our back (close_range in a
+	 * library we do not see, say): drop it. */
+	sock_put(fd_table_exchange(fd, s));
+out:
+	errno = saved;
+}
+
+void sock_forget(int fd)
+{
+	sock_put(fd_table_exchange(fd, NULL));
+}
+
+void sock_forget_range(unsigned int first, unsigned int last)
+{
+	unsigned int size = fd_table_size();
+	if (last >= size)
+		last = size ? size - 1 : 0;
+	for (unsigned int fd = first; size && fd <= last; fd++)
+		if (fd_table.slots[fd])
+			sock_forget((int)fd);
+}
+
+void sock_dup(int oldfd, int newfd)
+{
+	if (!fd_table_covers(newfd))
+		return;
+	struct accel_sock *s = fd_table_get(oldfd);
+	if (s)
+		__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+	sock_put(fd_table_exchange(newfd, s));
+}
+
+unsigned int sock_in_use(void)
+{
+	return __atomic_load_n(&pool.in_use, __ATOMIC_RELAXED);
+}
+
+void sock_pool_reset(void)
+{
+	if (pool.objs)
+		munmap(pool.objs, (size_t)pool.cap * sizeof(struct accel_sock));
+	memset(&pool, 0, sizeof(pool));
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * What libaccel knows of one socket (shared by every fd that dup() made of
+ * it). Objects come from a pool whose memory is never returned, so a
+ * thread that loaded a pointer just before another thread closed the fd
+ * still reads valid memory.
+ */
+#ifndef ACCEL_CORE_SOCK_H
+#define ACCEL_CORE_SOCK_H
+
+#include <stdint.h>
+
+#include "engine.h"
+#include "fd_table.h"
+
+struct accel_sock {
+	const struct engine_ops *ops; /* NULL: the kernel carries this socket */
+	void *engine;                 /* the engine's private state */
+	int refs;                     /* fds referring to this object */
+	int domain;
+	int type;                     /* without SOCK_NONBLOCK / SOCK_CLOEXEC */
+	int protocol;
+	uint32_t next_free;           /* pool link (index + 1), 0: end */
+};
+
+static inline int sock_offloaded(const struct accel_sock *s)
+{
+	return s && s->ops;
+}
+
+/* Start tracking a new internet socket at fd (socket(), accept()). */
+void sock_register(int fd, int domain, int type, int protocol);
+/* fd is about to be closed or replaced: drop its reference. */
+void sock_forget(int fd);
+/* Forget every fd in [first, last]. */
+void sock_forget_range(unsigned int first, unsigned int last);
+/* newfd now refers to what oldfd refers to (dup family). */
+void sock_dup(int oldfd, int newfd);
+/* Whether this domain/type is one libaccel tracks. */
+int sock_is_tracked_kind(int domain, int type);
+/* Objects in use (tests, statistics). */
+unsigned int sock_in_use(void);
+/* Reset the pool (tests only). */
+void sock_pool_reset(void);
+
+#endif

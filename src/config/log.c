@@ -110,20 +110,28 @@ static int output_fd(void)
 {
 	if (!lg.file_wanted)
 		return STDERR_FILENO;
-	if (lg.fd < 0) {
-		int fd = (int)syscall(SYS_openat, AT_FDCWD, lg.path,
-				      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return STDERR_FILENO;
-		lg.fd = move_high(fd);
+	int cur = __atomic_load_n(&lg.fd, __ATOMIC_ACQUIRE);
+	if (cur >= 0)
+		return cur;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, lg.path,
+			      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return STDERR_FILENO;
+	fd = move_high(fd);
+	/* Two threads logging their first line at once: one fd wins. */
+	if (!__atomic_compare_exchange_n(&lg.fd, &cur, fd, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		syscall(SYS_close, fd);
+		return cur;
 	}
-	return lg.fd;
+	return fd;
 }
 
 void log_fd_released(int fd)
 {
-	if (fd >= 0 && fd == lg.fd)
-		lg.fd = -1;
+	int cur = fd;
+	if (fd >= 0)
+		__atomic_compare_exchange_n(&lg.fd, &cur, -1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
 void log_fd_range_released(unsigned int first, unsigned int last)
@@ -169,6 +177,7 @@ static void emit(const char *tag, const char *color, const char *fmt, va_list ap
 	if (colored)
 		len = (size_t)snprintf(line, sizeof(line), "%s", color);
 	len += put_prefix(line + len, sizeof(line) - len, tag);
+	errno = saved; /* for %m: isatty() and the file's open may have changed it */
 	int n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
 	if (n > 0)
 		len += (size_t)n < sizeof(line) - len ? (size_t)n : sizeof(line) - len - 1;

@@ -141,20 +141,34 @@ static void describe_allowed(const struct param_desc *d, char *buf, size_t size)
 	}
 }
 
+/* Decimal, or hexadecimal after 0x; never octal (010 is ten). */
 static int parse_long(const char *s, long *out)
 {
 	char *end;
-	errno = 0;
-	while (isspace((unsigned char)*s))
-		s++;
+	const char *digits = s + (*s == '+' || *s == '-');
+	int base = digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X') ? 16 : 10;
 	if (!*s)
 		return -EINVAL;
-	long v = strtol(s, &end, 0);
-	while (isspace((unsigned char)*end))
-		end++;
-	if (errno || *end)
+	errno = 0;
+	long v = strtol(s, &end, base);
+	if (errno || *end || end == s)
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+/* Copy value without surrounding white space; -EINVAL if it does not fit. */
+static int trim(const char *value, char *buf, size_t size)
+{
+	while (isspace((unsigned char)*value))
+		value++;
+	size_t len = strlen(value);
+	while (len && isspace((unsigned char)value[len - 1]))
+		len--;
+	if (len >= size)
+		return -EINVAL;
+	memcpy(buf, value, len);
+	buf[len] = '\0';
 	return 0;
 }
 
@@ -194,17 +208,18 @@ int params_set(struct accel_params *p, const char *env, const char *value,
 	}
 	long v = 0;
 	int rc = 0;
+	char word[64];
 	switch (d->type) {
 	case PARAM_BOOL:
-		rc = parse_bool(value, &v);
+		rc = trim(value, word, sizeof(word)) ?: parse_bool(word, &v);
 		break;
 	case PARAM_INT:
-		rc = parse_long(value, &v);
+		rc = trim(value, word, sizeof(word)) ?: parse_long(word, &v);
 		if (rc == 0 && (v < d->min || v > d->max))
 			rc = -EINVAL;
 		break;
 	case PARAM_ENUM:
-		rc = parse_enum(d, value, &v);
+		rc = trim(value, word, sizeof(word)) ?: parse_enum(d, word, &v);
 		break;
 	case PARAM_STRING:
 	case PARAM_PATH:

@@ -111,6 +111,10 @@ void sock_register(int fd, int domain, int type, int protocol)
 	int saved = errno;
 	if (!fd_table_covers(fd) && (fd_table_size() || fd_table_init() < 0 || !fd_table_covers(fd)))
 		goto out;
+	/* A stale entry means the fd was closed behind our back (close_range in a
+	 * library we do not see, say): drop it first, its object may be the one
+	 * this socket needs. */
+	sock_put(fd_table_exchange(fd, NULL));
 	struct accel_sock *s = pool_get();
 	if (!s)
 		goto out; /* out of objects: the kernel carries it, untracked */
@@ -120,8 +124,6 @@ void sock_register(int fd, int domain, int type, int protocol)
 	s->type = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	s->protocol = protocol;
 	__atomic_store_n(&s->refs, 1, __ATOMIC_RELEASE);
-	/* A stale entry means the fd was closed behind our back (close_range in a
-	 * library we do not see, say): drop it. */
 	sock_put(fd_table_exchange(fd, s));
 out:
 	errno = saved;

@@ -75,7 +75,7 @@ run_tests() {
 	say "unit tests under valgrind"
 	local t
 	for t in $(make -C "$build" -s print-unit-tests); do
-		if libtool --mode=execute valgrind -q --error-exitcode=1 --leak-check=full \
+		if "$build/libtool" --mode=execute valgrind -q --error-exitcode=1 --leak-check=full \
 			--errors-for-leak-kinds=definite "$build/$t" >"$build/$t.valgrind" 2>&1; then
 			passed=$((passed + 1))
 			echo "PASS: valgrind $t"

@@ -12,6 +12,7 @@
 
 #include "../config/log.h"
 #include "../config/params.h"
+#include "../config/profile.h"
 #include "core.h"
 #include "fd_table.h"
 #include "libc.h"
@@ -28,14 +29,12 @@ static void load_params(void)
 
 	/* First pass silent: warnings must go where ACCEL_LOG_FILE says. */
 	log_configure(&quiet);
-	params_defaults(&accel_params);
-	params_load_env(&accel_params, environ);
+	params_load_all(&accel_params, environ);
 	params_log_settings(&accel_params, &ls);
 	log_configure(&ls);
 
 	/* Second pass with logging in place: now bad values are reported. */
-	params_defaults(&accel_params);
-	params_load_env(&accel_params, environ);
+	params_load_all(&accel_params, environ);
 }
 
 __attribute__((constructor)) static void accel_init(void)

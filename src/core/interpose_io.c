@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include "decide.h"
 #include "interpose.h"
 
 ACCEL_EXPORT ssize_t read(int fd, void *buf, size_t n)
@@ -121,10 +122,18 @@ ACCEL_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 	return libc_ret(sock_send_iov(s, &iov, 1, flags, NULL, 0));
 }
 
+/* The first datagram sent to an address decides an unbound UDP socket. */
+static inline void decide_on_send(struct accel_sock *s, int fd, const struct sockaddr *addr)
+{
+	if (unlikely(s && !s->decided) && addr && s->type == SOCK_DGRAM)
+		decide_socket(s, fd, ROLE_UDP_SENDER, NULL, addr);
+}
+
 ACCEL_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 			    const struct sockaddr *addr, socklen_t len)
 {
 	struct accel_sock *s = fd_table_get(fd);
+	decide_on_send(s, fd, addr);
 	if (likely(!sock_offloaded(s)))
 		return accel_next.sendto(fd, buf, n, flags, addr, len);
 	struct iovec iov = { (void *)buf, n };
@@ -134,6 +143,7 @@ ACCEL_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 ACCEL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct accel_sock *s = fd_table_get(fd);
+	decide_on_send(s, fd, msg ? (const struct sockaddr *)msg->msg_name : NULL);
 	if (likely(!sock_offloaded(s)))
 		return accel_next.sendmsg(fd, msg, flags);
 	return libc_ret(sock_sendmsg(s, msg, flags));
@@ -142,6 +152,7 @@ ACCEL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 ACCEL_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
 	struct accel_sock *s = fd_table_get(fd);
+	decide_on_send(s, fd, vec && vlen ? (const struct sockaddr *)vec[0].msg_hdr.msg_name : NULL);
 	if (likely(!sock_offloaded(s)))
 		return accel_next.sendmmsg(fd, vec, vlen, flags);
 	return (int)libc_ret(sock_sendmmsg(s, vec, vlen, flags));

@@ -7,8 +7,11 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 
+#include "../../include/accel/socket.h"
+#include "decide.h"
 #include "interpose.h"
 
 ACCEL_EXPORT int socket(int domain, int type, int protocol)
@@ -26,19 +29,29 @@ ACCEL_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 
 ACCEL_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	return accel_next.bind(fd, addr, len);
+	int rc = accel_next.bind(fd, addr, len);
+	struct accel_sock *s = fd_table_get(fd);
+	if (rc == 0 && s && s->type == SOCK_DGRAM)
+		decide_socket(s, fd, ROLE_UDP_RECEIVER, NULL, NULL);
+	return rc;
 }
 
 ACCEL_EXPORT int listen(int fd, int backlog)
 {
-	return accel_next.listen(fd, backlog);
+	int rc = accel_next.listen(fd, backlog);
+	struct accel_sock *s = fd_table_get(fd);
+	if (rc == 0 && s && s->type == SOCK_STREAM)
+		decide_socket(s, fd, ROLE_TCP_SERVER, NULL, NULL);
+	return rc;
 }
 
 static void register_accepted(int listen_fd, int fd)
 {
 	struct accel_sock *l = fd_table_get(listen_fd);
-	if (l)
+	if (l) {
 		sock_register(fd, l->domain, l->type, l->protocol);
+		decide_inherit(fd_table_get(fd), l);
+	}
 }
 
 ACCEL_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
@@ -59,6 +72,11 @@ ACCEL_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flag
 
 ACCEL_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
+	struct accel_sock *s = fd_table_get(fd);
+	if (s && !s->decided && addr && len >= sizeof(sa_family_t) &&
+	    (addr->sa_family == AF_INET || addr->sa_family == AF_INET6))
+		decide_socket(s, fd, s->type == SOCK_STREAM ? ROLE_TCP_CLIENT : ROLE_UDP_CONNECT,
+			      NULL, addr);
 	return accel_next.connect(fd, addr, len);
 }
 
@@ -82,12 +100,31 @@ ACCEL_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 
 ACCEL_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
+	struct accel_sock *s;
+	if (unlikely(level == SOL_ACCEL) && (s = fd_table_get(fd)) != NULL)
+		return (int)libc_ret(decide_getsockopt(s, name, val, len));
 	return accel_next.getsockopt(fd, level, name, val, len);
+}
+
+static int is_group_join(int level, int name)
+{
+	return (level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP ||
+					name == IP_ADD_SOURCE_MEMBERSHIP)) ||
+	       (level == IPPROTO_IPV6 && name == IPV6_JOIN_GROUP) ||
+	       ((level == IPPROTO_IP || level == IPPROTO_IPV6) &&
+		(name == MCAST_JOIN_GROUP || name == MCAST_JOIN_SOURCE_GROUP));
 }
 
 ACCEL_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
-	return accel_next.setsockopt(fd, level, name, val, len);
+	struct accel_sock *s;
+	if (unlikely(level == SOL_ACCEL) && (s = fd_table_get(fd)) != NULL)
+		return (int)libc_ret(decide_setsockopt(s, name, val, len));
+	int rc = accel_next.setsockopt(fd, level, name, val, len);
+	if (rc == 0 && is_group_join(level, name) && (s = fd_table_get(fd)) != NULL &&
+	    s->type == SOCK_DGRAM)
+		decide_socket(s, fd, ROLE_UDP_RECEIVER, NULL, NULL);
+	return rc;
 }
 
 /*

@@ -123,6 +123,12 @@ void sock_register(int fd, int domain, int type, int protocol)
 	s->domain = domain;
 	s->type = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	s->protocol = protocol;
+	s->decided = 0;
+	s->role = 0;
+	s->decision = 0;
+	s->no_accel = -1;
+	s->rule = NULL;
+	s->reason = NULL;
 	__atomic_store_n(&s->refs, 1, __ATOMIC_RELEASE);
 	sock_put(fd_table_exchange(fd, s));
 out:

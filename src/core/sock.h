@@ -13,6 +13,8 @@
 #include "engine.h"
 #include "fd_table.h"
 
+struct rule;
+
 struct accel_sock {
 	const struct engine_ops *ops; /* NULL: the kernel carries this socket */
 	void *engine;                 /* the engine's private state */
@@ -20,6 +22,13 @@ struct accel_sock {
 	int domain;
 	int type;                     /* without SOCK_NONBLOCK / SOCK_CLOEXEC */
 	int protocol;
+	/* The policy's answer, asked once when the role becomes known. */
+	uint8_t decided;
+	uint8_t role;                 /* enum rule_role */
+	uint8_t decision;             /* enum rule_transport */
+	int8_t no_accel;              /* SO_ACCEL_NO_ACCEL: -1 unset, 0 opted in, 1 out */
+	const struct rule *rule;      /* the rule that decided, or NULL */
+	const char *reason;           /* why the kernel carries it (static text) */
 	uint32_t next_free;           /* pool link (index + 1), 0: end */
 };
 

@@ -452,6 +452,35 @@ int policy_select_block(const struct policy_table *t, const char *program, const
 	return implicit;
 }
 
+static int contains(const struct rule_endpoint *outer, const struct rule_endpoint *inner)
+{
+	struct prule a, b;
+	struct rule ra = { .local = *outer }, rb = { .local = *inner };
+	rule_to_prule(&ra, &a);
+	rule_to_prule(&rb, &b);
+	return a.lo[DIM_LADDR] <= b.lo[DIM_LADDR] && a.hi[DIM_LADDR] >= b.hi[DIM_LADDR] &&
+	       a.lo[DIM_LPORT] <= b.lo[DIM_LPORT] && a.hi[DIM_LPORT] >= b.hi[DIM_LPORT];
+}
+
+const struct rule *policy_shadowing_rule(const struct rule_block *b, size_t index)
+{
+	const struct rule *r = &b->rules[index];
+	for (size_t i = 0; i < index; i++) {
+		const struct rule *e = &b->rules[i];
+		if (e->role == r->role && contains(&e->local, &r->local) &&
+		    contains(&e->remote, &r->remote))
+			return e;
+	}
+	return NULL;
+}
+
+const struct rule_block *policy_block(const struct policy_table *t, int block)
+{
+	if (!t || block < 0 || (size_t)block >= t->nblocks)
+		return NULL;
+	return &t->set->blocks[block];
+}
+
 static int prule_match(const struct prule *p, const u128 v[NDIM])
 {
 	for (int d = 0; d < NDIM; d++)

@@ -34,9 +34,19 @@ void policy_free(struct policy_table *t);
  * application id match, else the implicit block; -1 if none. */
 int policy_select_block(const struct policy_table *t, const char *program, const char *app_id);
 
+/* The block as compiled (the rules_set's own), or NULL. */
+const struct rule_block *policy_block(const struct policy_table *t, int block);
+
 /* First rule of block `block` that matches q, or NULL. */
 const struct rule *policy_match(const struct policy_table *t, int block,
 				const struct policy_query *q);
+
+/*
+ * The first rule before rule `index` of block b, of the same role, that
+ * matches everything rule `index` matches (so that rule can never be the
+ * first match), or NULL.
+ */
+const struct rule *policy_shadowing_rule(const struct rule_block *b, size_t index);
 
 /* Fill q's address fields from socket addresses (AF_INET or AF_INET6; NULL: none). */
 struct sockaddr;

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "../config/params.h"
+#include "../config/profile.h"
+#include "accel_tools.h"
 
 extern char **environ;
 
@@ -39,6 +41,10 @@ static void usage(FILE *out)
 		"  -p, --profile NAME    start from parameter profile NAME (ACCEL_SPEC=NAME)\n"
 		"  -c, --config FILE     rules file to use (ACCEL_CONFIG_FILE=FILE)\n"
 		"      --params          list every ACCEL_* parameter with its value and exit\n"
+		"      --check [FILE]    check a rules file (default: ACCEL_CONFIG_FILE or\n"
+		"                        /etc/libaccel.conf), print its compiled table, and exit\n"
+		"      --explain ROLE ADDR:PORT [ADDR:PORT] [--app NAME] [--id ID]\n"
+		"                        print which rule decides such a socket, and exit\n"
 		"\n"
 		"Without options the environment's ACCEL_* variables apply. See accel(1).\n");
 }
@@ -96,15 +102,14 @@ static int set_preload(const char *lib)
 static int print_params(void)
 {
 	static struct accel_params p;
-	params_defaults(&p);
-	params_load_env(&p, environ);
+	params_load_all(&p, environ);
 	params_print(stdout, &p);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_NO_WARN = 256, OPT_NO_AUTO, OPT_PARAMS };
+	enum { OPT_NO_WARN = 256, OPT_NO_AUTO, OPT_PARAMS, OPT_CHECK, OPT_EXPLAIN };
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -115,9 +120,11 @@ int main(int argc, char **argv)
 		{ "profile", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "params", no_argument, NULL, OPT_PARAMS },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		{ NULL, 0, NULL, 0 },
 	};
-	int want_params = 0;
+	int want_params = 0, want_check = 0, want_explain = 0;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "+hVdtp:c:", opts, NULL)) != -1) {
@@ -149,6 +156,12 @@ int main(int argc, char **argv)
 		case OPT_PARAMS:
 			want_params = 1;
 			break;
+		case OPT_CHECK:
+			want_check = 1;
+			break;
+		case OPT_EXPLAIN:
+			want_explain = 1;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -156,6 +169,14 @@ int main(int argc, char **argv)
 	}
 	if (want_params)
 		return print_params();
+	if (want_check || want_explain) {
+		static struct accel_params p;
+		params_load_all(&p, environ);
+		if (want_check)
+			return accel_check(optind < argc ? argv[optind] : p.config_file);
+		return accel_explain(p.config_file, argc - optind, argv + optind,
+				     (int)p.offloaded_sockets);
+	}
 	if (optind >= argc) {
 		fprintf(stderr, "accel: no program given\n");
 		usage(stderr);

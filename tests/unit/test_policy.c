@@ -133,6 +133,7 @@ static struct rules_set *blocks_set(void)
 	struct rules_set *set = gen_rules(5, 0, 0);
 	free(set->blocks[0].program);
 	free(set->blocks[0].app_id);
+	free(set->blocks[0].rules);
 	free(set->blocks);
 	set->nblocks = 4;
 	set->blocks = calloc(4, sizeof(*set->blocks));
@@ -163,6 +164,46 @@ static void test_block_selection(void **state)
 	gen_free(set);
 }
 
+static void set_v4(struct rule_endpoint *e, uint8_t a, unsigned int len, uint16_t lo, uint16_t hi)
+{
+	memset(e, 0, sizeof(*e));
+	if (len) {
+		e->addr.addr[10] = e->addr.addr[11] = 0xff;
+		e->addr.addr[12] = a;
+		e->addr.prefix = (uint8_t)(96 + len);
+		e->addr.is_v4 = 1;
+	}
+	e->ports.lo = lo;
+	e->ports.hi = hi;
+}
+
+static void test_shadowing(void **state)
+{
+	(void)state;
+	struct rule r[5];
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < 5; i++) {
+		r[i].role = ROLE_TCP_SERVER;
+		r[i].line = i + 1;
+		set_v4(&r[i].remote, 0, 0, 0, 65535);
+	}
+	set_v4(&r[0].local, 10, 8, 80, 90);  /* 10.0.0.0/8:80-90 */
+	set_v4(&r[1].local, 10, 16, 85, 85); /* inside rule 1: shadowed */
+	set_v4(&r[2].local, 10, 8, 80, 100); /* wider ports: not shadowed */
+	set_v4(&r[3].local, 10, 16, 85, 85);
+	r[3].role = ROLE_TCP_CLIENT;          /* other role: not shadowed */
+	set_v4(&r[4].local, 0, 0, 0, 65535);  /* the wildcard after them: not shadowed */
+	struct rule_block b = { .rules = r, .nrules = 5 };
+	assert_null(policy_shadowing_rule(&b, 0));
+	assert_ptr_equal(policy_shadowing_rule(&b, 1), &r[0]);
+	assert_null(policy_shadowing_rule(&b, 2));
+	assert_null(policy_shadowing_rule(&b, 3));
+	assert_null(policy_shadowing_rule(&b, 4));
+	r[4].local.ports.hi = 90; /* *:0-90 */
+	set_v4(&r[4].local, 10, 8, 80, 90);
+	assert_ptr_equal(policy_shadowing_rule(&b, 4), &r[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_wildcard_first),
 		cmocka_unit_test(test_query_from_sockaddr),
 		cmocka_unit_test(test_block_selection),
+		cmocka_unit_test(test_shadowing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

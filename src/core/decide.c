@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Asking the policy once per socket, and the SOL_ACCEL options. Runs on
+ * control calls (listen, connect, bind, the first sendto), never on a
+ * steady-state data path.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../include/accel/socket.h"
+#include "../config/log.h"
+#include "core.h"
+#include "decide.h"
+#include "libc.h"
+#include "rules_state.h"
+
+static const char *const reason_no_engine = "no engine can carry it yet";
+static const char *const reason_rule_os = "a rule says os";
+static const char *const reason_opt_out = "the program asked for the kernel (SO_ACCEL_NO_ACCEL)";
+static const char *const reason_not_auto = "no rule matched and ACCEL_OFFLOADED_SOCKETS=0";
+static const char *const reason_rejected = "the rules file was rejected";
+
+static void log_decision(const struct accel_sock *s, int fd, const struct policy_query *q,
+			 const char *source)
+{
+	char local[INET6_ADDRSTRLEN + 16], remote[INET6_ADDRSTRLEN + 16];
+	struct rule_endpoint e = { .ports = { q->lport, q->lport } };
+	memcpy(e.addr.addr, q->local, 16);
+	e.addr.prefix = 128;
+	e.addr.is_v4 = !memcmp(q->local, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
+	rules_format_endpoint(&e, local, sizeof(local));
+	e.ports.lo = e.ports.hi = q->rport;
+	memcpy(e.addr.addr, q->remote, 16);
+	e.addr.is_v4 = !memcmp(q->remote, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
+	static const uint8_t none[16];
+	if (!q->rport && !memcmp(q->remote, none, 16))
+		snprintf(remote, sizeof(remote), "-");
+	else
+		rules_format_endpoint(&e, remote, sizeof(remote));
+	if (s->rule)
+		log_debug("fd %d %s local %s remote %s: %s by %s:%d%s%s", fd,
+			  rules_role_name((enum rule_role)s->role), local, remote,
+			  rules_transport_name((enum rule_transport)s->decision), s->rule->file,
+			  s->rule->line, s->ops ? "" : "; stays on the kernel: ",
+			  s->ops ? "" : s->reason);
+	else
+		log_debug("fd %d %s local %s remote %s: %s, no rule matched (rules: %s)%s%s", fd,
+			  rules_role_name((enum rule_role)s->role), local, remote,
+			  rules_transport_name((enum rule_transport)s->decision), source,
+			  s->ops ? "" : "; stays on the kernel: ", s->ops ? "" : s->reason);
+}
+
+void decide_socket(struct accel_sock *s, int fd, enum rule_role role,
+		   const struct sockaddr *local, const struct sockaddr *remote)
+{
+	if (!s || s->decided)
+		return;
+	int saved = errno;
+	struct policy_query q = { .role = role };
+	struct sockaddr_storage ss;
+	if (!local) {
+		socklen_t len = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		if (libc.getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+			local = (struct sockaddr *)&ss;
+	}
+	policy_query_set_local(&q, local);
+	policy_query_set_remote(&q, remote);
+
+	const struct rules_state *st = rules_state_get();
+	const struct rule *rule = s->no_accel == 1 ? NULL : policy_match(st->table, st->block, &q);
+	s->role = (uint8_t)role;
+	s->rule = rule;
+	if (s->no_accel == 1) {
+		s->decision = RULE_OS;
+		s->reason = reason_opt_out;
+	} else if (rule) {
+		s->decision = (uint8_t)rule->transport;
+		s->reason = rule->transport == RULE_OS ? reason_rule_os : NULL;
+	} else if (st->rejected) {
+		s->decision = RULE_OS;
+		s->reason = reason_rejected;
+	} else if (!accel_params.offloaded_sockets && s->no_accel != 0) {
+		s->decision = RULE_OS;
+		s->reason = reason_not_auto;
+	} else {
+		s->decision = RULE_ACCEL;
+		s->reason = NULL;
+	}
+	if (s->decision == RULE_ACCEL)
+		s->reason = reason_no_engine; /* engines attach here */
+	__atomic_store_n(&s->decided, 1, __ATOMIC_RELEASE);
+	if (accel_log_level >= ACCEL_LOG_DEBUG)
+		log_decision(s, fd, &q, st->source);
+	errno = saved;
+}
+
+void decide_inherit(struct accel_sock *s, const struct accel_sock *listener)
+{
+	if (!s || !listener || !listener->decided)
+		return;
+	s->role = listener->role;
+	s->decision = listener->decision;
+	s->rule = listener->rule;
+	s->reason = listener->reason;
+	s->no_accel = listener->no_accel;
+	s->decided = 1;
+}
+
+static int read_int(const void *val, socklen_t len, int *out)
+{
+	if (!val || len < sizeof(int))
+		return -EINVAL;
+	memcpy(out, val, sizeof(int));
+	return 0;
+}
+
+int decide_setsockopt(struct accel_sock *s, int name, const void *val, socklen_t len)
+{
+	int v, rc;
+	switch (name) {
+	case SO_ACCEL_NO_ACCEL:
+		if ((rc = read_int(val, len, &v)) < 0)
+			return rc;
+		if (!s->decided) {
+			s->no_accel = v ? 1 : 0;
+			return 0;
+		}
+		if (s->ops)
+			return -EPERM; /* already offloaded */
+		return v ? 0 : -EPERM; /* already on the kernel: 1 is true, 0 too late */
+	case SO_ACCEL_OFFLOADED:
+	case SO_ACCEL_ENGINE:
+		return -EPERM; /* read only */
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+static int put_int(void *val, socklen_t *len, int v)
+{
+	if (!val || !len || *len < sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof(v));
+	*len = sizeof(v);
+	return 0;
+}
+
+int decide_getsockopt(struct accel_sock *s, int name, void *val, socklen_t *len)
+{
+	switch (name) {
+	case SO_ACCEL_NO_ACCEL:
+		return put_int(val, len, s->no_accel == 1 || (s->decided && !s->ops));
+	case SO_ACCEL_OFFLOADED:
+		return put_int(val, len, s->ops != NULL);
+	case SO_ACCEL_ENGINE: {
+		const char *name_ = s->ops ? s->ops->name : "kernel";
+		size_t n = strlen(name_) + 1;
+		if (!val || !len)
+			return -EFAULT;
+		if (*len < n)
+			n = *len;
+		memcpy(val, name_, n);
+		*len = (socklen_t)n;
+		return 0;
+	}
+	default:
+		return -ENOPROTOOPT;
+	}
+}

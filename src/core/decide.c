@@ -15,6 +15,7 @@
 #include "../config/log.h"
 #include "core.h"
 #include "decide.h"
+#include "interpose.h"
 #include "libc.h"
 #include "rules_state.h"
 
@@ -57,7 +58,7 @@ static void log_decision(const struct accel_sock *s, int fd, const struct policy
 void decide_socket(struct accel_sock *s, int fd, enum rule_role role,
 		   const struct sockaddr *local, const struct sockaddr *remote)
 {
-	if (!s || s->decided)
+	if (!s || s->decided || core_in_vfork_child())
 		return;
 	int saved = errno;
 	struct policy_query q = { .role = role };

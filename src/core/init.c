@@ -15,6 +15,7 @@
 #include "../config/profile.h"
 #include "core.h"
 #include "fd_table.h"
+#include "interpose.h"
 #include "libc.h"
 
 extern char **environ;
@@ -40,6 +41,7 @@ static void load_params(void)
 __attribute__((constructor)) static void accel_init(void)
 {
 	int saved = errno;
+	core_pid = getpid();
 	load_params();
 	libc_resolve();
 	libc_set_trace((int)accel_params.trace_calls);

@@ -9,6 +9,8 @@
 #define ACCEL_CORE_INTERPOSE_H
 
 #include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "libc.h"
 #include "sock.h"
@@ -50,5 +52,22 @@ int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
 
 /* Process events (interpose_proc.c). */
 void core_after_fork_child(void);
+
+/* Raised while a vfork child borrows this process's memory (vfork.S). */
+extern int accel_vfork_active;
+/* This process's pid (set at start-up and in a fork child). */
+extern pid_t core_pid;
+
+/*
+ * Whether the caller is a vfork child, which shares the parent's memory
+ * but has its own fds: it must not touch libaccel's tables. One load when
+ * no vfork is under way; a getpid() only while one is.
+ */
+static inline int core_in_vfork_child(void)
+{
+	if (likely(!__atomic_load_n(&accel_vfork_active, __ATOMIC_ACQUIRE)))
+		return 0;
+	return (pid_t)syscall(SYS_getpid) != core_pid;
+}
 
 #endif

@@ -3,7 +3,8 @@
  * Calls that change which file an fd number names: close, close_range,
  * closefrom, dup, dup2, dup3, fcntl(F_DUPFD*). The fd table follows the
  * kernel's fd table; an entry is dropped before the kernel can hand the
- * number out again.
+ * number out again. A vfork child, which shares our memory but not our
+ * fds, changes nothing here.
  */
 #include "config.h"
 
@@ -16,9 +17,11 @@
 
 ACCEL_EXPORT int close(int fd)
 {
-	log_fd_released(fd);
-	if (fd_table_get(fd))
-		sock_forget(fd);
+	if (likely(!core_in_vfork_child())) {
+		log_fd_released(fd);
+		if (fd_table_get(fd))
+			sock_forget(fd);
+	}
 	return accel_next.close(fd);
 }
 
@@ -26,7 +29,7 @@ ACCEL_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
 	/* Forget first, as close() does; only bad arguments make the call fail. */
 	if (first <= last && !(flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) &&
-	    !(flags & CLOSE_RANGE_CLOEXEC)) {
+	    !(flags & CLOSE_RANGE_CLOEXEC) && !core_in_vfork_child()) {
 		log_fd_range_released(first, last);
 		sock_forget_range(first, last);
 	}
@@ -35,7 +38,7 @@ ACCEL_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 
 ACCEL_EXPORT void closefrom(int lowfd)
 {
-	if (lowfd >= 0) {
+	if (lowfd >= 0 && !core_in_vfork_child()) {
 		log_fd_range_released((unsigned int)lowfd, ~0u);
 		sock_forget_range((unsigned int)lowfd, ~0u);
 	}
@@ -45,14 +48,14 @@ ACCEL_EXPORT void closefrom(int lowfd)
 ACCEL_EXPORT int dup(int fd)
 {
 	int nfd = accel_next.dup(fd);
-	if (nfd >= 0)
+	if (nfd >= 0 && !core_in_vfork_child())
 		sock_dup(fd, nfd);
 	return nfd;
 }
 
 static int dup_onto(int fd, int fd2, int rc)
 {
-	if (rc >= 0 && fd != fd2) {
+	if (rc >= 0 && fd != fd2 && !core_in_vfork_child()) {
 		log_fd_released(fd2);
 		sock_dup(fd, fd2);
 	}
@@ -71,7 +74,7 @@ ACCEL_EXPORT int dup3(int fd, int fd2, int flags)
 
 static int after_fcntl(int fd, int cmd, int rc)
 {
-	if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+	if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && !core_in_vfork_child())
 		sock_dup(fd, rc);
 	return rc;
 }

@@ -1,18 +1,33 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Process events: fork, vfork, daemon. vfork becomes fork: a vfork child
- * shares our memory, so its close() before exec would edit the parent's
- * fd table (libvma and XLIO do the same). Programs that use vfork as
- * POSIX allows (exec or _exit at once) cannot tell the difference.
+ * Process events: fork, vfork, daemon. vfork stays a vfork (vfork.S on
+ * x86_64): while its child borrows our memory, the wrappers skip every
+ * change to libaccel's tables (core_in_vfork_child), so the child's close
+ * or dup2 before exec cannot edit the parent's view of its sockets.
  */
 #include "config.h"
 
 #include "../config/log.h"
 #include "interpose.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int accel_vfork_active;
+pid_t core_pid;
+
 void core_after_fork_child(void)
 {
+	core_pid = (pid_t)syscall(SYS_getpid);
 	log_after_fork();
+}
+
+/* vfork.S lands here when the system call fails. */
+int core_vfork_failed(int err);
+int core_vfork_failed(int err)
+{
+	errno = err;
+	return -1;
 }
 
 ACCEL_EXPORT pid_t fork(void)
@@ -23,10 +38,16 @@ ACCEL_EXPORT pid_t fork(void)
 	return pid;
 }
 
+#if !defined(__x86_64__)
+/*
+ * No assembly vfork for this architecture yet: fork instead, as libvma and
+ * XLIO do. A program that relies on the child sharing its memory can tell.
+ */
 ACCEL_EXPORT pid_t vfork(void)
 {
 	return fork();
 }
+#endif
 
 ACCEL_EXPORT int daemon(int nochdir, int noclose)
 {

@@ -17,7 +17,7 @@
 ACCEL_EXPORT int socket(int domain, int type, int protocol)
 {
 	int fd = accel_next.socket(domain, type, protocol);
-	if (fd >= 0 && sock_is_tracked_kind(domain, type))
+	if (fd >= 0 && sock_is_tracked_kind(domain, type) && !core_in_vfork_child())
 		sock_register(fd, domain, type, protocol);
 	return fd;
 }
@@ -48,7 +48,7 @@ ACCEL_EXPORT int listen(int fd, int backlog)
 static void register_accepted(int listen_fd, int fd)
 {
 	struct accel_sock *l = fd_table_get(listen_fd);
-	if (l) {
+	if (l && !core_in_vfork_child()) {
 		sock_register(fd, l->domain, l->type, l->protocol);
 		decide_inherit(fd_table_get(fd), l);
 	}

@@ -57,5 +57,33 @@ int main(void)
 	write_all(sv[0], "ok", 2);
 	char buf[2];
 	say("socket after the vforks: %s", read_full(sv[1], buf, 2) == 2 ? "works" : "BROKEN");
+
+	/*
+	 * The child closes the parent's socket number before _exit: its own fd,
+	 * but in the parent's memory. The answer
+	 * to a libaccel-level question about the parent's socket (level 0xacc,
+	 * SOL_ACCEL; the kernel refuses it) must not change.
+	 */
+	char before[32], after[32];
+	socklen_t len = sizeof(before);
+	int rb = getsockopt(sv[0], 0x0acc, 3, before, &len);
+	int eb = errno;
+	fflush(stdout);
+	pid_t pid = vfork();
+	if (pid == 0) {
+		close(sv[0]);
+		_exit(0);
+	}
+	int status;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		die("vfork/waitpid");
+	len = sizeof(after);
+	int ra = getsockopt(sv[0], 0x0acc, 3, after, &len);
+	int ea = errno;
+	say("parent's socket as libaccel sees it, after the child closed its number: %s",
+	    rb == ra && (rb ? eb == ea : !strcmp(before, after)) ? "unchanged" : "CHANGED");
+	write_all(sv[0], "ok", 2);
+	say("socket after the child's close: %s",
+	    read_full(sv[1], buf, 2) == 2 ? "works" : "BROKEN");
 	return 0;
 }

@@ -14,7 +14,7 @@ packages=(
 	build-essential autoconf automake libtool pkg-config flex bison
 	libyaml-dev libcmocka-dev valgrind
 	sockperf redis-server redis-tools socat netcat-openbsd curl python3
-	iproute2 procps
+	iproute2 procps clang libclang-rt-14-dev
 )
 
 say() { printf '\n== %s\n' "$*"; }

@@ -241,7 +241,8 @@ static int make_leaf(struct ptree *t, uint32_t node, const uint32_t *ids, uint32
 	nd->leaf = 1;
 	nd->first = (uint32_t)t->nrefs;
 	nd->count = n;
-	memcpy(t->refs + t->nrefs, ids, n * sizeof(*ids));
+	if (n)
+		memcpy(t->refs + t->nrefs, ids, n * sizeof(*ids));
 	t->nrefs += n;
 	t->leaves++;
 	if (n > t->max_leaf)

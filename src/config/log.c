@@ -179,8 +179,15 @@ static void emit(const char *tag, const char *color, const char *fmt, va_list ap
 	len += put_prefix(line + len, sizeof(line) - len, tag);
 	errno = saved; /* for %m: isatty() and the file's open may have changed it */
 	int n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
-	if (n > 0)
-		len += (size_t)n < sizeof(line) - len ? (size_t)n : sizeof(line) - len - 1;
+	if (n > 0) {
+		size_t msg = (size_t)n < sizeof(line) - len ? (size_t)n : sizeof(line) - len - 1;
+		/* One message, one line: text from users (a rule, a path) may hold
+		 * newlines or escapes that would forge or garble lines. */
+		for (size_t i = len; i < len + msg; i++)
+			if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+				line[i] = line[i] == '\t' ? ' ' : '?';
+		len += msg;
+	}
 	const char *tail = colored ? "\033[0m\n" : "\n";
 	size_t tl = strlen(tail);
 	if (len + tl >= sizeof(line))

@@ -334,11 +334,10 @@ void params_print(FILE *out, const struct accel_params *p)
 		params_format(p, (enum param_id)i, value, sizeof(value));
 		params_format(&defaults, (enum param_id)i, def, sizeof(def));
 		describe_allowed(d, allowed, sizeof(allowed));
+		int set = p->origin[i] != ORIGIN_DEFAULT;
 		fprintf(out, "%s\n    %s\n    value: %s%s%s%s\n    default: %s\n    allowed: %s\n\n",
-			d->env, d->doc, value[0] ? value : "\"\"",
-			params_is_default(p, (enum param_id)i) ? "" : " (from ",
-			params_is_default(p, (enum param_id)i) ? "" : origin_name(p->origin[i]),
-			params_is_default(p, (enum param_id)i) ? "" : ")", def[0] ? def : "\"\"",
+			d->env, d->doc, value[0] ? value : "\"\"", set ? " (from " : "",
+			set ? origin_name(p->origin[i]) : "", set ? ")" : "", def[0] ? def : "\"\"",
 			allowed);
 	}
 }

@@ -211,7 +211,8 @@ int rules_add_block(struct rules_ctx *ctx, const struct rules_loc *stmt,
 }
 
 /* A use line, normalised: the first pair is the remote end of a connecting
- * role and the local end of the others. */
+ * role and of udp_sender (the destination, as in libvma), the local end of
+ * the others. */
 int rules_add_rule(struct rules_ctx *ctx, const struct rules_loc *use, int transport, int role,
 		   const struct rule_endpoint *first, const struct rules_pair *second)
 {
@@ -229,6 +230,9 @@ int rules_add_rule(struct rules_ctx *ctx, const struct rules_loc *use, int trans
 	if (role == ROLE_TCP_CLIENT || role == ROLE_UDP_CONNECT) {
 		r->remote = *first;
 		r->local = second->ep;
+	} else if (role == ROLE_UDP_SENDER) {
+		r->remote = *first;
+		rules_any_endpoint(&r->local);
 	} else {
 		r->local = *first;
 		rules_any_endpoint(&r->remote);

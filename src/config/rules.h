@@ -47,8 +47,9 @@ struct rule {
 	enum rule_transport transport;
 	enum rule_role role;
 	/* Normalised: for tcp_client and udp_connect the written first pair is
-	 * `remote` and the optional second `local`; for the other roles the one
-	 * pair is `local`. An end not written is `*:*`. */
+	 * `remote` and the optional second `local`; for udp_sender the one pair
+	 * is `remote` (the destination, as libvma reads it); for tcp_server and
+	 * udp_receiver it is `local`. An end not written is `*:*`. */
 	struct rule_endpoint local;
 	struct rule_endpoint remote;
 	const char *file; /* points into the owning rules_set */

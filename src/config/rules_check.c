@@ -300,7 +300,8 @@ int rules_check_second(struct rules_ctx *ctx, const struct rules_loc *loc)
 	if (ctx->role == ROLE_TCP_CLIENT || ctx->role == ROLE_UDP_CONNECT)
 		return 0;
 	return rules_fail(ctx, -EINVAL, loc,
-			  "role '%s' takes one address:ports pair (its local end): a second pair "
+			  "role '%s' takes one address:ports pair (its %s): a second pair "
 			  "is only for tcp_client and udp_connect",
-			  rules_role_name(ctx->role));
+			  rules_role_name(ctx->role),
+			  ctx->role == ROLE_UDP_SENDER ? "destination" : "local end");
 }

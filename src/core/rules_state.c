@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -80,8 +81,12 @@ static void load(void)
 		st = &empty;
 	}
 	__atomic_store_n(&current, st, __ATOMIC_RELEASE);
-	log_debug("rules from %s: block %d for program %s, application id '%s'", st->source,
-		  st->block, program_invocation_short_name, accel_params.application_id);
+	if (st->block >= 0)
+		log_debug("rules from %s: block %d for program %s, application id '%s'", st->source,
+			  st->block + 1, program_invocation_short_name, accel_params.application_id);
+	else
+		log_debug("rules from %s: no block for program %s, application id '%s'", st->source,
+			  program_invocation_short_name, accel_params.application_id);
 }
 
 const struct rules_state *rules_state_get(void)
@@ -124,7 +129,20 @@ int rules_state_add(const char *text)
 		return -EINVAL;
 	}
 
+	/* Each added rule is its own "file", numbered from 1, so that logs and
+	 * decisions tell them apart: accel_add_conf_rule#2:1. */
+	static unsigned int added;
+	char *name = NULL;
 	pthread_mutex_lock(&add_lock);
+	if (asprintf(&name, "accel_add_conf_rule#%u", added + 1) < 0) {
+		pthread_mutex_unlock(&add_lock);
+		rules_free(one);
+		return -ENOMEM;
+	}
+	free(one->file);
+	one->file = name;
+	one->blocks[0].rules[0].file = name;
+	added++;
 	const struct rules_state *old = rules_state_get();
 	const struct rule *prev;
 	size_t nprev;

@@ -172,10 +172,14 @@ int main(int argc, char **argv)
 	if (want_check || want_explain) {
 		static struct accel_params p;
 		params_load_all(&p, environ);
+		if (want_check && argc - optind > 1) {
+			fprintf(stderr, "accel: --check takes one rules file\n");
+			return 2;
+		}
 		if (want_check)
 			return accel_check(optind < argc ? argv[optind] : p.config_file);
 		return accel_explain(p.config_file, argc - optind, argv + optind,
-				     (int)p.offloaded_sockets);
+				     (int)p.offloaded_sockets, p.application_id);
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "accel: no program given\n");

@@ -49,7 +49,8 @@ static void print_rule(const struct rule *r)
 	rules_format_endpoint(&r->remote, remote, sizeof(remote));
 	int any_local = r->local.addr.prefix == 0 && r->local.ports.lo == 0 &&
 			r->local.ports.hi == 65535;
-	if ((r->role == ROLE_TCP_CLIENT || r->role == ROLE_UDP_CONNECT) && any_local)
+	if (r->role == ROLE_UDP_SENDER ||
+	    ((r->role == ROLE_TCP_CLIENT || r->role == ROLE_UDP_CONNECT) && any_local))
 		printf("use %s %s %s", rules_transport_name(r->transport), rules_role_name(r->role),
 		       remote);
 	else if (r->role == ROLE_TCP_CLIENT || r->role == ROLE_UDP_CONNECT)
@@ -147,9 +148,10 @@ static int parse_role(const char *text, enum rule_role *role)
 	return -1;
 }
 
-int accel_explain(const char *path, int argc, char **argv, int offloaded_sockets)
+int accel_explain(const char *path, int argc, char **argv, int offloaded_sockets,
+		  const char *app_id)
 {
-	const char *app = "", *id = "", *pos[3];
+	const char *app = "", *id = app_id, *pos[3];
 	int npos = 0;
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--app") && i + 1 < argc)
@@ -179,13 +181,21 @@ int accel_explain(const char *path, int argc, char **argv, int offloaded_sockets
 	    (npos == 3 && parse_point(pos[2], &second) < 0))
 		return 2;
 	int client = role == ROLE_TCP_CLIENT || role == ROLE_UDP_CONNECT;
+	int remote_first = client || role == ROLE_UDP_SENDER;
 	if (npos == 3 && !client) {
-		fprintf(stderr, "accel: %s takes one ADDR:PORT (its local end)\n", pos[0]);
+		fprintf(stderr, "accel: %s takes one ADDR:PORT (its %s)\n", pos[0],
+			role == ROLE_UDP_SENDER ? "destination" : "local end");
 		return 2;
 	}
+	/* A local end not given is unbound: the unspecified address of the
+	 * remote's family, port 0, as the library sees such a socket. */
+	if (remote_first && npos == 2 && first.addr.is_v4) {
+		second.addr.addr[10] = second.addr.addr[11] = 0xff;
+		second.addr.is_v4 = 1;
+	}
 	struct policy_query q = { .role = role };
-	const struct rule_endpoint *local = client ? &second : &first;
-	const struct rule_endpoint *remote = client ? &first : &second;
+	const struct rule_endpoint *local = remote_first ? &second : &first;
+	const struct rule_endpoint *remote = remote_first ? &first : &second;
 	memcpy(q.local, local->addr.addr, 16);
 	q.lport = local->ports.lo;
 	memcpy(q.remote, remote->addr.addr, 16);

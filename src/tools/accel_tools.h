@@ -8,6 +8,7 @@
 /* accel --check [FILE]: print the compiled rules; 0 valid, 1 rejected. */
 int accel_check(const char *path);
 /* accel --explain ROLE ADDR:PORT [ADDR:PORT] [--app NAME] [--id ID]. */
-int accel_explain(const char *path, int argc, char **argv, int offloaded_sockets);
+int accel_explain(const char *path, int argc, char **argv, int offloaded_sockets,
+		  const char *app_id);
 
 #endif

@@ -27,7 +27,8 @@
 # built `accel` launcher). Every run sets ACCEL_TRACELEVEL=info and
 # ACCEL_LOG_FILE=$T_DIR/logs/accel.%d.log; any ACCEL_* variable inherited
 # from the caller is dropped. LIBACCEL_TEST_ENV="ACCEL_X=1 ..." adds
-# parameters to the libaccel modes (to run the suite under a profile, say).
+# parameters to the libaccel modes (to run the suite under a profile, say);
+# t_env ACCEL_X=1 ... inside a scenario adds them to that run alone.
 # LIBACCEL_TEST_KEEP=1 keeps the temporary directory.
 #
 # Background processes (t_bg) run under timeout(1), which makes each the
@@ -295,6 +296,20 @@ t_enter()
 	T_DIR="$T_TMP/$1.$2"
 	mkdir -p "$T_DIR/logs"
 	t_mode_prefix
+}
+
+# t_env NAME=VALUE...: add parameters to the rest of the current run (call
+# it inside the scenario function, after t_modes has entered the run): for
+# example t_env ACCEL_TRACELEVEL=debug "ACCEL_CONFIG_FILE=$T_DIR/rules".
+# They come after the mode's own settings and LIBACCEL_TEST_ENV, so they
+# override both. The plain mode gets them too; no libaccel reads them there.
+# The next run (t_enter) starts again without them.
+t_env()
+{
+	local n=${#T_PREFIX[@]}
+	# The last word of every prefix is the one that must stay last: the
+	# LD_PRELOAD, the launcher, or (plain) the log file setting.
+	T_PREFIX=("${T_PREFIX[@]:0:n-1}" "$@" "${T_PREFIX[n-1]}")
 }
 
 # t_modes "MODE..." NAME FUNCTION [ARGS...]: run FUNCTION once per mode,

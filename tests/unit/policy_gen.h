@@ -93,7 +93,8 @@ static inline struct rules_set *gen_rules(uint64_t seed, size_t n, int dense)
 		 * receivers and senders; a remote pair and an optional local one
 		 * for tcp_client and udp_connect. */
 		int client = r->role == ROLE_TCP_CLIENT || r->role == ROLE_UDP_CONNECT;
-		struct rule_endpoint *first = client ? &r->remote : &r->local;
+		int remote_first = client || r->role == ROLE_UDP_SENDER;
+		struct rule_endpoint *first = remote_first ? &r->remote : &r->local;
 		r->remote.ports.hi = r->local.ports.hi = 65535;
 		gen_addr(&s, &first->addr, v6, dense);
 		gen_ports(&s, &first->ports, dense);
@@ -166,7 +167,8 @@ static inline void gen_query(uint64_t *s, const struct rules_set *set, struct po
 	int v6 = 0;
 	if (near) {
 		const struct rule_addr *a = near->role == ROLE_TCP_CLIENT ||
-						    near->role == ROLE_UDP_CONNECT
+						    near->role == ROLE_UDP_CONNECT ||
+						    near->role == ROLE_UDP_SENDER
 					    ? &near->remote.addr
 					    : &near->local.addr;
 		v6 = a->prefix && !a->is_v4;

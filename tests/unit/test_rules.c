@@ -144,7 +144,10 @@ static void test_every_role_address_and_port(void **state)
 {
 	(void)state;
 	for (int role = 0; role < ROLE_COUNT; role++) {
-		int connecting = role == ROLE_TCP_CLIENT || role == ROLE_UDP_CONNECT;
+		/* the written pair is the remote end for these (udp_sender: the
+		 * destination, as libvma reads it) */
+		int connecting = role == ROLE_TCP_CLIENT || role == ROLE_UDP_CONNECT ||
+				 role == ROLE_UDP_SENDER;
 		for (size_t a = 0; a < sizeof(addr_forms) / sizeof(addr_forms[0]); a++) {
 			for (size_t p = 0; p < sizeof(port_forms) / sizeof(port_forms[0]); p++) {
 				char text[128];
@@ -258,7 +261,7 @@ static void test_comments_blanks_and_space(void **state)
 	format(&b->rules[0].local, buf);
 	assert_string_equal(buf, "10.0.0.0/8:80-90");
 	assert_int_equal(b->rules[1].line, 6);
-	format(&b->rules[1].local, buf);
+	format(&b->rules[1].remote, buf); /* udp_sender: the destination */
 	assert_string_equal(buf, "[::]/64:*");
 	assert_int_equal(b->rules[2].line, 8);
 	assert_int_equal(b->rules[2].role, ROLE_UDP_RECEIVER);
@@ -637,7 +640,7 @@ static void test_errors_pairs(void **state)
 		     "role 'udp_receiver' takes one address:ports pair (its local end): a second "
 		     "pair is only for tcp_client and udp_connect");
 	expect_error("use accel udp_sender *:1 : [::1] : 2", 1, 28, "[::1] : 2",
-		     "role 'udp_sender' takes one address:ports pair (its local end): a second "
+		     "role 'udp_sender' takes one address:ports pair (its destination): a second "
 		     "pair is only for tcp_client and udp_connect");
 	expect_error("use accel tcp_client *:80:*:81:*:82", 1, 31, ":",
 		     "unexpected ':': expected end of line");

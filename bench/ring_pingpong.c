@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * bench/ring_pingpong: the limit a same-host engine can reach. Two
+ * processes bounce a 64-byte message over a pair of shared-memory rings
+ * (busy polling), and, in the same run, over kernel TCP on loopback
+ * (blocking, TCP_NODELAY); prints the round-trip time of each and the
+ * ratio. Usage: ring_pingpong [ROUND_TRIPS]
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hw/shm/ring.h"
+
+enum { MSG = 64, RING = 64 * 1024 };
+
+static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* Spin until a whole message is in, or give up after `limit` seconds. */
+static int ring_recv(struct shm_ring_end *e, char *buf, double deadline)
+{
+	size_t got = 0;
+	unsigned int spins = 0;
+	while (got < MSG) {
+		struct iovec iov = { buf + got, MSG - got };
+		size_t n = shm_ring_read(e, &iov, 1, 0);
+		got += n;
+		if (!n && ++spins % 4096 == 0 && now_ns() > deadline)
+			return -1;
+	}
+	return 0;
+}
+
+static int ring_send(struct shm_ring_end *e, const char *buf)
+{
+	size_t put = 0;
+	while (put < MSG) {
+		struct iovec iov = { (char *)buf + put, MSG - put };
+		put += shm_ring_write(e, &iov, 1);
+	}
+	return 0;
+}
+
+static double bench_rings(long n)
+{
+	size_t one = shm_ring_bytes(RING);
+	char *m = mmap(NULL, 2 * one, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	shm_ring_init((struct shm_ring *)m, RING);
+	shm_ring_init((struct shm_ring *)(m + one), RING);
+	struct shm_ring_end ping_tx, ping_rx, pong_tx, pong_rx;
+	shm_ring_attach(&ping_tx, (struct shm_ring *)m, one);
+	shm_ring_attach(&pong_rx, (struct shm_ring *)m, one);
+	shm_ring_attach(&pong_tx, (struct shm_ring *)(m + one), one);
+	shm_ring_attach(&ping_rx, (struct shm_ring *)(m + one), one);
+	char buf[MSG] = "ping";
+	double deadline = now_ns() + 60e9;
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (long i = 0; i < n + 1000; i++)
+			if (ring_recv(&pong_rx, buf, deadline) < 0 || ring_send(&pong_tx, buf) < 0)
+				_exit(1);
+		_exit(0);
+	}
+	double t0 = 0;
+	for (long i = 0; i < n + 1000; i++) {
+		if (i == 1000)
+			t0 = now_ns(); /* after a warm-up */
+		ring_send(&ping_tx, buf);
+		if (ring_recv(&ping_rx, buf, deadline) < 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+	}
+	double rtt = (now_ns() - t0) / (double)n;
+	int status;
+	waitpid(pid, &status, 0);
+	munmap(m, 2 * one);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? rtt : -1;
+}
+
+static int full(int fd, char *buf, int out)
+{
+	size_t done = 0;
+	while (done < MSG) {
+		ssize_t r = out ? send(fd, buf + done, MSG - done, 0) : recv(fd, buf + done, MSG - done, 0);
+		if (r <= 0)
+			return -1;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+static double bench_tcp(long n)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &len) < 0)
+		return -1;
+	char buf[MSG] = "ping";
+	pid_t pid = fork();
+	if (pid == 0) {
+		int s = accept(l, NULL, NULL);
+		setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		for (long i = 0; i < n + 100; i++)
+			if (full(s, buf, 0) < 0 || full(s, buf, 1) < 0)
+				_exit(1);
+		_exit(0);
+	}
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(c, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return -1;
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	double t0 = 0;
+	for (long i = 0; i < n + 100; i++) {
+		if (i == 100)
+			t0 = now_ns();
+		if (full(c, buf, 1) < 0 || full(c, buf, 0) < 0)
+			break;
+	}
+	double rtt = (now_ns() - t0) / (double)n;
+	int status;
+	waitpid(pid, &status, 0);
+	close(c);
+	close(l);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? rtt : -1;
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 200000;
+	if (n < 1)
+		n = 1;
+	double tcp = bench_tcp(n / 10 > 0 ? n / 10 : 1);
+	double ring = bench_rings(n);
+	if (tcp < 0 || ring < 0) {
+		fprintf(stderr, "ring_pingpong: a run failed\n");
+		return 1;
+	}
+	printf("64-byte ping-pong between two processes, round-trip time\n");
+	printf("  kernel TCP loopback (blocking)      %10.0f ns   (%ld round trips)\n", tcp,
+	       n / 10);
+	printf("  shared-memory rings (busy polling)  %10.0f ns   (%ld round trips)\n", ring, n);
+	printf("  ratio rings/kernel                  %10.3f\n", ring / tcp);
+	return 0;
+}

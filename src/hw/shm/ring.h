@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * A single-producer single-consumer byte ring in memory shared by two
+ * processes: one direction of a same-host connection. The producer owns
+ * `head`, the consumer `tail`; each sits on its own cache line, and each
+ * side keeps a private copy of the other's counter so that a busy
+ * connection touches the shared line only when it must. Hot path: no
+ * locks, no allocation, no system calls.
+ */
+#ifndef ACCEL_HW_SHM_RING_H
+#define ACCEL_HW_SHM_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#define SHM_RING_MIN (4u << 10)
+#define SHM_RING_MAX (1u << 30)
+
+/* Flags a side raises for the other (bits of shm_ring.flags). */
+enum {
+	SHM_RING_EOF = 1u << 0,      /* producer: no more data (shutdown(SHUT_WR), close) */
+	SHM_RING_RESET = 1u << 1,    /* consumer: gone with data unread; producer gets ECONNRESET */
+	SHM_RING_SLEEPING = 1u << 2, /* consumer: waiting in the kernel, wake it on the next push */
+};
+
+/* The shared part: placed at the start of the mapping, data follows. */
+struct shm_ring {
+	_Alignas(64) uint64_t head;  /* bytes ever written (producer) */
+	_Alignas(64) uint64_t tail;  /* bytes ever consumed (consumer) */
+	_Alignas(64) uint32_t flags; /* SHM_RING_* */
+	uint32_t size;               /* data bytes, a power of two */
+	uint32_t magic;
+	_Alignas(64) unsigned char data[];
+};
+
+/* One process's handle on one ring, as producer or consumer. */
+struct shm_ring_end {
+	struct shm_ring *r;
+	uint64_t mask;
+	uint64_t other; /* last value seen of the other side's counter */
+};
+
+/* Bytes of mapping needed for a ring of `size` data bytes. */
+size_t shm_ring_bytes(uint32_t size);
+/* Round a wanted capacity to what a ring holds (power of two, in bounds). */
+uint32_t shm_ring_size_for(size_t wanted);
+/* Initialise a ring in fresh (zeroed) memory. 0 or -EINVAL. */
+int shm_ring_init(struct shm_ring *r, uint32_t size);
+/* Attach to an initialised ring; -EINVAL if it does not look like one. */
+int shm_ring_attach(struct shm_ring_end *e, struct shm_ring *r, size_t mapped);
+
+/* Producer: copy up to the free space from iov; returns bytes copied. */
+size_t shm_ring_write(struct shm_ring_end *e, const struct iovec *iov, int iovcnt);
+/* Consumer: copy up to what is there into iov; peek leaves it in the ring. */
+size_t shm_ring_read(struct shm_ring_end *e, const struct iovec *iov, int iovcnt, int peek);
+/* Consumer: bytes waiting. Producer: bytes of free space. */
+size_t shm_ring_readable(struct shm_ring_end *e);
+size_t shm_ring_writable(struct shm_ring_end *e);
+/* Producer: bytes written and not yet consumed (SIOCOUTQ). */
+size_t shm_ring_unread(const struct shm_ring_end *e);
+
+static inline uint32_t shm_ring_flags(const struct shm_ring *r)
+{
+	return __atomic_load_n(&r->flags, __ATOMIC_ACQUIRE);
+}
+
+static inline void shm_ring_set_flag(struct shm_ring *r, uint32_t flag)
+{
+	__atomic_fetch_or(&r->flags, flag, __ATOMIC_SEQ_CST);
+}
+
+static inline void shm_ring_clear_flag(struct shm_ring *r, uint32_t flag)
+{
+	__atomic_fetch_and(&r->flags, ~flag, __ATOMIC_SEQ_CST);
+}
+
+#endif

@@ -65,6 +65,21 @@ count_results() {
 	failed=$((failed + ${f:-0}))
 }
 
+# step NAME LOG COMMAND...: one pass or fail of its own, output in LOG.
+step() {
+	local name=$1 log=$2
+	shift 2
+	if "$@" >"$log" 2>&1; then
+		passed=$((passed + 1))
+		echo "PASS: $name"
+	else
+		failed=$((failed + 1))
+		echo "FAIL: $name (see $log)"
+		tail -40 "$log"
+		return 1
+	fi
+}
+
 run_tests() {
 	local status=0
 
@@ -75,16 +90,9 @@ run_tests() {
 	say "unit tests under valgrind"
 	local t
 	for t in $(make -C "$build" -s print-unit-tests); do
-		if "$build/libtool" --mode=execute valgrind -q --error-exitcode=1 --leak-check=full \
-			--errors-for-leak-kinds=definite "$build/$t" >"$build/$t.valgrind" 2>&1; then
-			passed=$((passed + 1))
-			echo "PASS: valgrind $t"
-		else
-			failed=$((failed + 1))
-			status=1
-			echo "FAIL: valgrind $t (see $build/$t.valgrind)"
-			tail -20 "$build/$t.valgrind"
-		fi
+		step "valgrind $t" "$build/$t.valgrind" \
+			"$build/libtool" --mode=execute valgrind -q --error-exitcode=1 \
+			--leak-check=full --errors-for-leak-kinds=definite "$build/$t" || status=1
 	done
 
 	say "AddressSanitizer + UndefinedBehaviorSanitizer build"
@@ -93,15 +101,7 @@ run_tests() {
 	count_results "$build-asan"
 
 	say "make distcheck"
-	if make -C "$build" -s distcheck >"$build/distcheck.out" 2>&1; then
-		passed=$((passed + 1))
-		echo "PASS: distcheck"
-	else
-		failed=$((failed + 1))
-		status=1
-		echo "FAIL: distcheck"
-		tail -40 "$build/distcheck.out"
-	fi
+	step distcheck "$build/distcheck.out" make -C "$build" -s distcheck || status=1
 
 	echo
 	echo "${passed} passed, ${failed} failed"

@@ -122,6 +122,8 @@ size_t shm_ring_write(struct shm_ring_end *e, const struct iovec *iov, int iovcn
 	uint64_t head = e->r->head;
 	for (int i = 0; i < iovcnt && left; i++) {
 		size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
+		if (!n)
+			continue; /* an empty entry may have a NULL base */
 		copy_in(e, head + done, iov[i].iov_base, n);
 		done += n;
 		left -= n;
@@ -137,6 +139,8 @@ size_t shm_ring_read(struct shm_ring_end *e, const struct iovec *iov, int iovcnt
 	uint64_t tail = e->r->tail;
 	for (int i = 0; i < iovcnt && left; i++) {
 		size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
+		if (!n)
+			continue; /* an empty entry may have a NULL base */
 		copy_out(e, tail + done, iov[i].iov_base, n);
 		done += n;
 		left -= n;

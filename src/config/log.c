@@ -21,6 +21,7 @@ int accel_log_level = ACCEL_LOG_WARN;
 
 static struct {
 	char path[4096];
+	char tmpl[4096];    /* as given, before %d */
 	int fd;             /* -1: not open (yet) */
 	int file_wanted;    /* a path was given */
 	int details;
@@ -82,13 +83,22 @@ void log_configure(const struct log_settings *s)
 		syscall(SYS_close, lg.fd);
 	lg.fd = -1;
 	lg.file_wanted = s->file && s->file[0];
-	if (lg.file_wanted)
+	if (lg.file_wanted) {
+		snprintf(lg.tmpl, sizeof(lg.tmpl), "%s", s->file);
 		expand_path(lg.path, sizeof(lg.path), s->file, lg.pid);
+	}
 }
 
 void log_after_fork(void)
 {
 	lg.pid = (int)getpid();
+	/* A "%d" log file is per process: the child opens its own. */
+	if (lg.file_wanted && strstr(lg.tmpl, "%d")) {
+		int fd = __atomic_exchange_n(&lg.fd, -1, __ATOMIC_ACQ_REL);
+		if (fd >= 0)
+			syscall(SYS_close, fd);
+		expand_path(lg.path, sizeof(lg.path), lg.tmpl, lg.pid);
+	}
 }
 
 /* Keep the log fd out of the low numbers programs expect to own. */
@@ -96,9 +106,10 @@ static int move_high(int fd)
 {
 	struct rlimit rl;
 	long floor = 256;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    (long)rl.rlim_cur > 64)
-		floor = (long)rl.rlim_cur - 32;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		floor = (long)rl.rlim_cur > 64 ? (long)rl.rlim_cur - 32 : (long)rl.rlim_cur - 1;
+	if (floor <= fd)
+		return fd;
 	long high = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, floor);
 	if (high < 0)
 		return fd;

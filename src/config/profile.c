@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
 #include <yaml.h>
 
 #include "files.h"
@@ -268,7 +269,11 @@ void params_load_all(struct accel_params *p, char **envp)
 	for (char **e = envp; e && *e; e++)
 		if (!strncmp(*e, "ACCEL_SPEC=", 11))
 			spec = *e + 11;
-	if (spec && *spec)
+	if (spec && *spec && getauxval(AT_SECURE))
+		/* A set-user-ID program: a profile from the caller's environment
+		 * could set paths (ACCEL_LOG_FILE) that secure_getenv refuses. */
+		log_warn("ACCEL_SPEC ignored in a secure-execution program");
+	else if (spec && *spec)
 		profile_apply(p, spec);
 	params_load_env(p, envp);
 }

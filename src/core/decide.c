@@ -60,6 +60,12 @@ void decide_socket(struct accel_sock *s, int fd, enum rule_role role,
 {
 	if (!s || s->decided || core_in_vfork_child())
 		return;
+	/* Before start-up (another library's constructor) the rules are not
+	 * read yet, and reading them here could be in a signal handler: stay
+	 * undecided; a later control call decides. */
+	const struct rules_state *st = rules_state_get();
+	if (!st)
+		return;
 	int saved = errno;
 	struct policy_query q = { .role = role };
 	struct sockaddr_storage ss;
@@ -72,7 +78,7 @@ void decide_socket(struct accel_sock *s, int fd, enum rule_role role,
 	policy_query_set_local(&q, local);
 	policy_query_set_remote(&q, remote);
 
-	const struct rules_state *st = rules_state_get();
+
 	const struct rule *rule = s->no_accel == 1 ? NULL : policy_match(st->table, st->block, &q);
 	s->role = (uint8_t)role;
 	s->rule = rule;
@@ -98,6 +104,19 @@ void decide_socket(struct accel_sock *s, int fd, enum rule_role role,
 	if (accel_log_level >= ACCEL_LOG_DEBUG)
 		log_decision(s, fd, &q, st->source);
 	errno = saved;
+}
+
+int decide_copy_addr(struct sockaddr_storage *dst, const struct sockaddr *addr, socklen_t len)
+{
+	sa_family_t family;
+	if (!addr || len < sizeof(family) || core_copy_in(&family, addr, sizeof(family)) < 0)
+		return -EFAULT;
+	size_t need = family == AF_INET ? sizeof(struct sockaddr_in)
+		      : family == AF_INET6 ? sizeof(struct sockaddr_in6) : 0;
+	if (!need || len < need)
+		return -EINVAL;
+	memset(dst, 0, sizeof(*dst));
+	return core_copy_in(dst, addr, need);
 }
 
 void decide_inherit(struct accel_sock *s, const struct accel_sock *listener)

@@ -19,6 +19,13 @@
  */
 void decide_socket(struct accel_sock *s, int fd, enum rule_role role,
 		   const struct sockaddr *local, const struct sockaddr *remote);
+/*
+ * Copy a program's socket address for a decision, as the kernel would read
+ * it: -EFAULT if it is not readable, -EINVAL if it is too short or not an
+ * internet address. Never faults.
+ */
+int decide_copy_addr(struct sockaddr_storage *dst, const struct sockaddr *addr, socklen_t len);
+
 /* An accepted socket takes its listener's decision. */
 void decide_inherit(struct accel_sock *s, const struct accel_sock *listener);
 

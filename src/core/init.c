@@ -17,6 +17,7 @@
 #include "fd_table.h"
 #include "interpose.h"
 #include "libc.h"
+#include "rules_state.h"
 
 extern char **environ;
 extern char *program_invocation_name;
@@ -45,6 +46,9 @@ __attribute__((constructor)) static void accel_init(void)
 	load_params();
 	libc_resolve();
 	libc_set_trace((int)accel_params.trace_calls);
+	/* The rules are read here, not at the first decision: a decision may
+	 * run in a signal handler, where parsing a file is not safe. */
+	rules_state_load();
 	int rc = fd_table_init();
 	if (rc < 0)
 		log_warn("no fd table (%s): every socket stays on the kernel", strerror(-rc));

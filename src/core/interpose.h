@@ -53,6 +53,12 @@ int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
 /* Process events (interpose_proc.c). */
 void core_after_fork_child(void);
 
+/*
+ * Copy n bytes from a program's pointer without faulting: 0, or -EFAULT
+ * if any of it is not readable (or the copy cannot be checked here).
+ */
+int core_copy_in(void *dst, const void *src, size_t n);
+
 /* Raised while a vfork child borrows this process's memory (vfork.S). */
 extern int accel_vfork_active;
 /* This process's pid (set at start-up and in a fork child). */

@@ -2,8 +2,7 @@
 /*
  * Calls that change which file an fd number names: close, close_range,
  * closefrom, dup, dup2, dup3, fcntl(F_DUPFD*). The fd table follows the
- * kernel's fd table; an entry is dropped before the kernel can hand the
- * number out again. A vfork child, which shares our memory but not our
+ * kernel's fd table. A vfork child, which shares our memory but not our
  * fds, changes nothing here.
  */
 #include "config.h"
@@ -15,14 +14,24 @@
 #include "../config/log.h"
 #include "interpose.h"
 
+/*
+ * The entry goes after the kernel's close, and only if it is still the one
+ * we saw: a dup racing the close then still finds the object while the fd
+ * exists, and a socket() that reuses the number meanwhile keeps its own.
+ */
 ACCEL_EXPORT int close(int fd)
 {
-	if (likely(!core_in_vfork_child())) {
-		log_fd_released(fd);
-		if (fd_table_get(fd))
-			sock_forget(fd);
+	if (unlikely(core_in_vfork_child()))
+		return accel_next.close(fd);
+	log_fd_released(fd);
+	struct accel_sock *s = fd_table_get(fd);
+	int rc = accel_next.close(fd);
+	if (s) {
+		int saved = errno;
+		sock_forget_if(fd, s);
+		errno = saved;
 	}
-	return accel_next.close(fd);
+	return rc;
 }
 
 ACCEL_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
@@ -38,45 +47,64 @@ ACCEL_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 
 ACCEL_EXPORT void closefrom(int lowfd)
 {
-	if (lowfd >= 0 && !core_in_vfork_child()) {
-		log_fd_range_released((unsigned int)lowfd, ~0u);
-		sock_forget_range((unsigned int)lowfd, ~0u);
+	if (!core_in_vfork_child()) {
+		/* glibc closes from 0 when lowfd is negative */
+		unsigned int low = lowfd < 0 ? 0 : (unsigned int)lowfd;
+		log_fd_range_released(low, ~0u);
+		sock_forget_range(low, ~0u);
 	}
 	accel_next.closefrom(lowfd);
 }
 
-ACCEL_EXPORT int dup(int fd)
+/*
+ * The dup family: the reference on the old fd's object is taken before the
+ * kernel call, so a close of the old fd by another thread meanwhile cannot
+ * free it; it goes to the new fd if the call succeeds.
+ */
+static struct accel_sock *ref_before_dup(int fd)
 {
-	int nfd = accel_next.dup(fd);
-	if (nfd >= 0 && !core_in_vfork_child())
-		sock_dup(fd, nfd);
-	return nfd;
+	return core_in_vfork_child() ? NULL : sock_ref(fd);
 }
 
-static int dup_onto(int fd, int fd2, int rc)
+static int after_dup(int newfd, struct accel_sock *s, int track)
 {
-	if (rc >= 0 && fd != fd2 && !core_in_vfork_child()) {
+	if (newfd >= 0 && track)
+		sock_install(newfd, s);
+	else
+		sock_unref(s);
+	return newfd;
+}
+
+ACCEL_EXPORT int dup(int fd)
+{
+	struct accel_sock *s = ref_before_dup(fd);
+	int nfd = accel_next.dup(fd);
+	return after_dup(nfd, s, !core_in_vfork_child());
+}
+
+static int dup_onto(int fd, int fd2, struct accel_sock *s, int rc)
+{
+	int track = rc >= 0 && fd != fd2 && !core_in_vfork_child();
+	if (track)
 		log_fd_released(fd2);
-		sock_dup(fd, fd2);
-	}
-	return rc;
+	return after_dup(rc, s, track);
 }
 
 ACCEL_EXPORT int dup2(int fd, int fd2)
 {
-	return dup_onto(fd, fd2, accel_next.dup2(fd, fd2));
+	struct accel_sock *s = ref_before_dup(fd);
+	return dup_onto(fd, fd2, s, accel_next.dup2(fd, fd2));
 }
 
 ACCEL_EXPORT int dup3(int fd, int fd2, int flags)
 {
-	return dup_onto(fd, fd2, accel_next.dup3(fd, fd2, flags));
+	struct accel_sock *s = ref_before_dup(fd);
+	return dup_onto(fd, fd2, s, accel_next.dup3(fd, fd2, flags));
 }
 
-static int after_fcntl(int fd, int cmd, int rc)
+static int is_dupfd(int cmd)
 {
-	if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && !core_in_vfork_child())
-		sock_dup(fd, rc);
-	return rc;
+	return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC;
 }
 
 /* See ioctl() for why the third argument travels as a pointer. */
@@ -86,7 +114,10 @@ ACCEL_EXPORT int fcntl(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	return after_fcntl(fd, cmd, accel_next.fcntl(fd, cmd, arg));
+	if (!is_dupfd(cmd))
+		return accel_next.fcntl(fd, cmd, arg);
+	struct accel_sock *s = ref_before_dup(fd);
+	return after_dup(accel_next.fcntl(fd, cmd, arg), s, !core_in_vfork_child());
 }
 
 ACCEL_EXPORT int fcntl64(int fd, int cmd, ...)
@@ -95,5 +126,8 @@ ACCEL_EXPORT int fcntl64(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	return after_fcntl(fd, cmd, accel_next.fcntl64(fd, cmd, arg));
+	if (!is_dupfd(cmd))
+		return accel_next.fcntl64(fd, cmd, arg);
+	struct accel_sock *s = ref_before_dup(fd);
+	return after_dup(accel_next.fcntl64(fd, cmd, arg), s, !core_in_vfork_child());
 }

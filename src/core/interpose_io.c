@@ -123,17 +123,36 @@ ACCEL_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 }
 
 /* The first datagram sent to an address decides an unbound UDP socket. */
-static inline void decide_on_send(struct accel_sock *s, int fd, const struct sockaddr *addr)
+static void decide_sender(struct accel_sock *s, int fd, const struct sockaddr *addr,
+			  socklen_t len)
 {
-	if (unlikely(s && !s->decided) && addr && s->type == SOCK_DGRAM)
-		decide_socket(s, fd, ROLE_UDP_SENDER, NULL, addr);
+	struct sockaddr_storage ss;
+	if (s->type == SOCK_DGRAM && decide_copy_addr(&ss, addr, len) == 0)
+		decide_socket(s, fd, ROLE_UDP_SENDER, NULL, (struct sockaddr *)&ss);
+}
+
+static inline void decide_on_send(struct accel_sock *s, int fd, const struct sockaddr *addr,
+				  socklen_t len)
+{
+	if (unlikely(s && !s->decided) && addr)
+		decide_sender(s, fd, addr, len);
+}
+
+/* The same from a msghdr the program passed: read it safely first. */
+static void decide_on_sendmsg(struct accel_sock *s, int fd, const struct msghdr *msg)
+{
+	struct msghdr m;
+	if (likely(!s || s->decided) || !msg || core_copy_in(&m, msg, sizeof(m)) < 0)
+		return;
+	if (m.msg_name)
+		decide_sender(s, fd, m.msg_name, m.msg_namelen);
 }
 
 ACCEL_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 			    const struct sockaddr *addr, socklen_t len)
 {
 	struct accel_sock *s = fd_table_get(fd);
-	decide_on_send(s, fd, addr);
+	decide_on_send(s, fd, addr, len);
 	if (likely(!sock_offloaded(s)))
 		return accel_next.sendto(fd, buf, n, flags, addr, len);
 	struct iovec iov = { (void *)buf, n };
@@ -143,7 +162,7 @@ ACCEL_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 ACCEL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct accel_sock *s = fd_table_get(fd);
-	decide_on_send(s, fd, msg ? (const struct sockaddr *)msg->msg_name : NULL);
+	decide_on_sendmsg(s, fd, msg);
 	if (likely(!sock_offloaded(s)))
 		return accel_next.sendmsg(fd, msg, flags);
 	return libc_ret(sock_sendmsg(s, msg, flags));
@@ -152,7 +171,8 @@ ACCEL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 ACCEL_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
 	struct accel_sock *s = fd_table_get(fd);
-	decide_on_send(s, fd, vec && vlen ? (const struct sockaddr *)vec[0].msg_hdr.msg_name : NULL);
+	if (vlen)
+		decide_on_sendmsg(s, fd, vec ? &vec[0].msg_hdr : NULL);
 	if (likely(!sock_offloaded(s)))
 		return accel_next.sendmmsg(fd, vec, vlen, flags);
 	return (int)libc_ret(sock_sendmmsg(s, vec, vlen, flags));

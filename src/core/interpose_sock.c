@@ -17,7 +17,7 @@
 ACCEL_EXPORT int socket(int domain, int type, int protocol)
 {
 	int fd = accel_next.socket(domain, type, protocol);
-	if (fd >= 0 && sock_is_tracked_kind(domain, type) && !core_in_vfork_child())
+	if (fd >= 0 && sock_is_tracked_kind(domain, type, protocol) && !core_in_vfork_child())
 		sock_register(fd, domain, type, protocol);
 	return fd;
 }
@@ -73,10 +73,12 @@ ACCEL_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flag
 ACCEL_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct accel_sock *s = fd_table_get(fd);
-	if (s && !s->decided && addr && len >= sizeof(sa_family_t) &&
-	    (addr->sa_family == AF_INET || addr->sa_family == AF_INET6))
+	struct sockaddr_storage ss;
+	/* Read the address only as the kernel would: a bad pointer or length
+	 * gets the kernel's error, not a crash, and no decision. */
+	if (s && !s->decided && decide_copy_addr(&ss, addr, len) == 0)
 		decide_socket(s, fd, s->type == SOCK_STREAM ? ROLE_TCP_CLIENT : ROLE_UDP_CONNECT,
-			      NULL, addr);
+			      NULL, (struct sockaddr *)&ss);
 	return accel_next.connect(fd, addr, len);
 }
 
@@ -101,7 +103,7 @@ ACCEL_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 ACCEL_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	struct accel_sock *s;
-	if (unlikely(level == SOL_ACCEL) && (s = fd_table_get(fd)) != NULL)
+	if (unlikely(level == SOL_ACCEL) && (s = fd_table_get(fd)) != NULL && !core_in_vfork_child())
 		return (int)libc_ret(decide_getsockopt(s, name, val, len));
 	return accel_next.getsockopt(fd, level, name, val, len);
 }
@@ -118,7 +120,7 @@ static int is_group_join(int level, int name)
 ACCEL_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct accel_sock *s;
-	if (unlikely(level == SOL_ACCEL) && (s = fd_table_get(fd)) != NULL)
+	if (unlikely(level == SOL_ACCEL) && (s = fd_table_get(fd)) != NULL && !core_in_vfork_child())
 		return (int)libc_ret(decide_setsockopt(s, name, val, len));
 	int rc = accel_next.setsockopt(fd, level, name, val, len);
 	if (rc == 0 && is_group_join(level, name) && (s = fd_table_get(fd)) != NULL &&

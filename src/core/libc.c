@@ -72,12 +72,11 @@ struct libc_fns accel_next = {
 	.chk_fail = missing_chk_fail,
 };
 
+/* Only RTLD_NEXT: RTLD_DEFAULT would find our own wrapper when the C
+ * library lacks a function (close_range before glibc 2.34, say). */
 static void *find(const char *name)
 {
-	void *p = dlsym(RTLD_NEXT, name);
-	if (!p)
-		p = dlsym(RTLD_DEFAULT, name);
-	return p;
+	return dlsym(RTLD_NEXT, name);
 }
 
 #define STORE(dst, val) __atomic_store_n(&(dst), (val), __ATOMIC_RELEASE)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Loading the rules file once, and swapping in a new compiled table when a
+ * Loading the rules file once, at start-up (never on a decision, which may
+ * run in a signal handler), and swapping in a new compiled table when a
  * rule is added at run time. A file that does not parse contributes no
  * rule at all: the error is logged with file:line:column and every socket
  * no run-time rule matches stays on the kernel.
@@ -89,12 +90,13 @@ static void load(void)
 			  program_invocation_short_name, accel_params.application_id);
 }
 
+void rules_state_load(void)
+{
+	pthread_once(&load_once, load);
+}
+
 const struct rules_state *rules_state_get(void)
 {
-	struct rules_state *st = __atomic_load_n(&current, __ATOMIC_ACQUIRE);
-	if (st)
-		return st;
-	pthread_once(&load_once, load);
 	return __atomic_load_n(&current, __ATOMIC_ACQUIRE);
 }
 
@@ -114,9 +116,15 @@ int rules_state_add(const char *text)
 {
 	struct rules_set *one;
 	struct rules_error err;
-	if (!text)
+	if (!text) {
+		log_error("accel_add_conf_rule: NULL rule; not added");
 		return -EINVAL;
+	}
 	int rc = rules_parse_string(text, strlen(text), "accel_add_conf_rule", &one, &err);
+	if (rc == -ENOMEM) {
+		log_error("accel_add_conf_rule: out of memory; rule not added");
+		return -ENOMEM;
+	}
 	if (rc < 0) {
 		log_error("accel_add_conf_rule: %d:%d: %s (at '%s'); rule not added", err.line,
 			  err.col, err.msg, err.text);
@@ -143,6 +151,7 @@ int rules_state_add(const char *text)
 	one->file = name;
 	one->blocks[0].rules[0].file = name;
 	added++;
+	rules_state_load(); /* a rule added before start-up goes on top of the file's */
 	const struct rules_state *old = rules_state_get();
 	const struct rule *prev;
 	size_t nprev;

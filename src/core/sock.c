@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "sock.h"
@@ -99,11 +100,14 @@ static void sock_put(struct accel_sock *s)
 	pool_put(s);
 }
 
-int sock_is_tracked_kind(int domain, int type)
+int sock_is_tracked_kind(int domain, int type, int protocol)
 {
 	type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-	return (domain == AF_INET || domain == AF_INET6) &&
-	       (type == SOCK_STREAM || type == SOCK_DGRAM);
+	if (domain != AF_INET && domain != AF_INET6)
+		return 0;
+	/* TCP and UDP only: not SCTP, MPTCP, UDP-Lite or ICMP sockets. */
+	return (type == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) ||
+	       (type == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP));
 }
 
 void sock_register(int fd, int domain, int type, int protocol)
@@ -140,6 +144,14 @@ void sock_forget(int fd)
 	sock_put(fd_table_exchange(fd, NULL));
 }
 
+void sock_forget_if(int fd, struct accel_sock *s)
+{
+	if (fd_table_covers(fd) &&
+	    __atomic_compare_exchange_n(&fd_table.slots[fd], &s, NULL, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE))
+		sock_put(s);
+}
+
 void sock_forget_range(unsigned int first, unsigned int last)
 {
 	unsigned int size = fd_table_size();
@@ -150,14 +162,44 @@ void sock_forget_range(unsigned int first, unsigned int last)
 			sock_forget((int)fd);
 }
 
+struct accel_sock *sock_ref(int fd)
+{
+	/* Bounded: the slot changes only while other threads close or dup fd. */
+	for (int tries = 0; tries < 64; tries++) {
+		struct accel_sock *s = fd_table_get(fd);
+		if (!s)
+			return NULL;
+		int refs = __atomic_load_n(&s->refs, __ATOMIC_ACQUIRE);
+		while (refs > 0 && !__atomic_compare_exchange_n(&s->refs, &refs, refs + 1, 0,
+								 __ATOMIC_ACQ_REL,
+								 __ATOMIC_ACQUIRE))
+			;
+		if (refs <= 0)
+			continue; /* being released: look again */
+		if (fd_table_get(fd) == s)
+			return s;
+		sock_put(s); /* the fd moved on to another object meanwhile */
+	}
+	return NULL;
+}
+
+void sock_unref(struct accel_sock *s)
+{
+	sock_put(s);
+}
+
+void sock_install(int newfd, struct accel_sock *s)
+{
+	if (!fd_table_covers(newfd)) {
+		sock_put(s);
+		return;
+	}
+	sock_put(fd_table_exchange(newfd, s));
+}
+
 void sock_dup(int oldfd, int newfd)
 {
-	if (!fd_table_covers(newfd))
-		return;
-	struct accel_sock *s = fd_table_get(oldfd);
-	if (s)
-		__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
-	sock_put(fd_table_exchange(newfd, s));
+	sock_install(newfd, sock_ref(oldfd));
 }
 
 unsigned int sock_in_use(void)

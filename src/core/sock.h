@@ -41,12 +41,23 @@ static inline int sock_offloaded(const struct accel_sock *s)
 void sock_register(int fd, int domain, int type, int protocol);
 /* fd is about to be closed or replaced: drop its reference. */
 void sock_forget(int fd);
+/* fd was closed: drop its entry if it is still s (not a newer socket's). */
+void sock_forget_if(int fd, struct accel_sock *s);
 /* Forget every fd in [first, last]. */
 void sock_forget_range(unsigned int first, unsigned int last);
 /* newfd now refers to what oldfd refers to (dup family). */
 void sock_dup(int oldfd, int newfd);
-/* Whether this domain/type is one libaccel tracks. */
-int sock_is_tracked_kind(int domain, int type);
+/*
+ * A reference on fd's object, or NULL: taken before the kernel dup so that
+ * a close of fd meanwhile cannot free it. Give it to sock_install (the new
+ * fd) or back with sock_unref.
+ */
+struct accel_sock *sock_ref(int fd);
+void sock_unref(struct accel_sock *s);
+/* newfd now refers to s (NULL: to nothing); takes over the reference. */
+void sock_install(int newfd, struct accel_sock *s);
+/* Whether this is a socket libaccel tracks: TCP or UDP over IPv4 or IPv6. */
+int sock_is_tracked_kind(int domain, int type, int protocol);
 /* Objects in use (tests, statistics). */
 unsigned int sock_in_use(void);
 /* Reset the pool (tests only). */

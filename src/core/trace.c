@@ -15,35 +15,49 @@
 #include <sys/un.h>
 
 #include "../config/log.h"
+#include "interpose.h"
 #include "libc.h"
 
 const char *trace_addr(const struct sockaddr *addr, socklen_t len)
 {
-	static _Thread_local char buf[INET6_ADDRSTRLEN + 32];
+	static _Thread_local char buf[INET6_ADDRSTRLEN + 120];
 	char ip[INET6_ADDRSTRLEN];
-	if (!addr || len < sizeof(sa_family_t))
+	struct sockaddr_storage ss;
+	if (!addr)
 		return "NULL";
-	switch (addr->sa_family) {
-	case AF_INET:
-		if (len < sizeof(struct sockaddr_in))
-			break;
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, ip, sizeof(ip));
-		snprintf(buf, sizeof(buf), "%s:%u", ip,
-			 ntohs(((const struct sockaddr_in *)addr)->sin_port));
-		return buf;
-	case AF_INET6:
-		if (len < sizeof(struct sockaddr_in6))
-			break;
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, ip, sizeof(ip));
-		snprintf(buf, sizeof(buf), "[%s]:%u", ip,
-			 ntohs(((const struct sockaddr_in6 *)addr)->sin6_port));
-		return buf;
-	case AF_UNIX:
-		snprintf(buf, sizeof(buf), "unix:%.*s", (int)(sizeof(buf) - 8),
-			 len > sizeof(sa_family_t) ? ((const struct sockaddr_un *)addr)->sun_path : "");
+	/* Read no more than len, and only what is readable: the call being
+	 * traced may be the one that fails with EFAULT. */
+	size_t n = len < sizeof(ss) ? len : sizeof(ss);
+	if (n < sizeof(sa_family_t) || core_copy_in(&ss, addr, n) < 0) {
+		snprintf(buf, sizeof(buf), "%p", (const void *)addr);
 		return buf;
 	}
-	snprintf(buf, sizeof(buf), "{family %d}", addr->sa_family);
+	switch (ss.ss_family) {
+	case AF_INET:
+		if (n < sizeof(struct sockaddr_in))
+			break;
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof(ip));
+		snprintf(buf, sizeof(buf), "%s:%u", ip, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+		return buf;
+	case AF_INET6:
+		if (n < sizeof(struct sockaddr_in6))
+			break;
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, sizeof(buf), "[%s]:%u", ip,
+			 ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+		return buf;
+	case AF_UNIX: {
+		size_t plen = n - sizeof(sa_family_t);
+		const char *path = ((struct sockaddr_un *)&ss)->sun_path;
+		if (plen && !path[0]) /* abstract: NUL first, not a C string */
+			snprintf(buf, sizeof(buf), "unix:@%.*s", (int)(plen - 1 < 100 ? plen - 1 : 100),
+				 path + 1);
+		else
+			snprintf(buf, sizeof(buf), "unix:%.*s", (int)(plen < 100 ? plen : 100), path);
+		return buf;
+	}
+	}
+	snprintf(buf, sizeof(buf), "{family %d, %u bytes}", ss.ss_family, (unsigned int)len);
 	return buf;
 }
 

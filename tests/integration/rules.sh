@@ -564,7 +564,9 @@ policy_run()
 		'^ACCEL INFO +: (\[[^]]*\] )?rule added at the top: use os tcp_server \*:1-65535$'
 	expect prog_policy 1 "the bad rule is rejected with its column" \
 		"^ACCEL ERROR +: (\[[^]]*\] )?accel_add_conf_rule: 1:21: port 0 out of range 1-65535 \(at '0'\); rule not added\$"
-	expect prog_policy 2 "exactly the two bad texts are logged as errors" '^ACCEL (ERROR|PANIC)'
+	expect prog_policy 1 "the NULL rule is rejected with a message" \
+		"^ACCEL ERROR +: (\[[^]]*\] )?accel_add_conf_rule: NULL rule; not added\$"
+	expect prog_policy 3 "exactly the two bad texts and the NULL are logged as errors" '^ACCEL (ERROR|PANIC)'
 	expect prog_policy 0 "no warning" '^ACCEL WARN'
 }
 

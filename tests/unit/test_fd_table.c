@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cmocka.h>
@@ -276,17 +277,23 @@ static void test_init_many_threads(void **state)
 static void test_tracked_kind(void **state)
 {
 	(void)state;
-	assert_true(sock_is_tracked_kind(AF_INET, SOCK_STREAM));
-	assert_true(sock_is_tracked_kind(AF_INET, SOCK_DGRAM));
-	assert_true(sock_is_tracked_kind(AF_INET6, SOCK_STREAM));
-	assert_true(sock_is_tracked_kind(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK));
-	assert_true(sock_is_tracked_kind(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC));
-	assert_false(sock_is_tracked_kind(AF_UNIX, SOCK_STREAM));
-	assert_false(sock_is_tracked_kind(AF_UNIX, SOCK_DGRAM));
-	assert_false(sock_is_tracked_kind(AF_INET, SOCK_RAW));
-	assert_false(sock_is_tracked_kind(AF_INET, SOCK_SEQPACKET));
-	assert_false(sock_is_tracked_kind(AF_NETLINK, SOCK_DGRAM));
-	assert_false(sock_is_tracked_kind(AF_PACKET, SOCK_RAW));
+	assert_true(sock_is_tracked_kind(AF_INET, SOCK_STREAM, 0));
+	assert_true(sock_is_tracked_kind(AF_INET, SOCK_DGRAM, 0));
+	assert_true(sock_is_tracked_kind(AF_INET6, SOCK_STREAM, 0));
+	assert_true(sock_is_tracked_kind(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0));
+	assert_true(sock_is_tracked_kind(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+	assert_false(sock_is_tracked_kind(AF_UNIX, SOCK_STREAM, 0));
+	assert_false(sock_is_tracked_kind(AF_UNIX, SOCK_DGRAM, 0));
+	assert_false(sock_is_tracked_kind(AF_INET, SOCK_RAW, 0));
+	assert_false(sock_is_tracked_kind(AF_INET, SOCK_SEQPACKET, 0));
+	assert_false(sock_is_tracked_kind(AF_NETLINK, SOCK_DGRAM, 0));
+	assert_false(sock_is_tracked_kind(AF_PACKET, SOCK_RAW, 0));
+	assert_true(sock_is_tracked_kind(AF_INET, SOCK_STREAM, IPPROTO_TCP));
+	assert_true(sock_is_tracked_kind(AF_INET6, SOCK_DGRAM, IPPROTO_UDP));
+	assert_false(sock_is_tracked_kind(AF_INET, SOCK_STREAM, IPPROTO_SCTP));
+	assert_false(sock_is_tracked_kind(AF_INET, SOCK_STREAM, 262 /* MPTCP */));
+	assert_false(sock_is_tracked_kind(AF_INET, SOCK_DGRAM, IPPROTO_UDPLITE));
+	assert_false(sock_is_tracked_kind(AF_INET, SOCK_DGRAM, IPPROTO_ICMP));
 }
 
 static void test_register_forget(void **state)

@@ -3,6 +3,9 @@
  * Two ways a program can catch libaccel mid-way:
  *   prog_races signal: a socket decided inside a signal handler (listen is
  *     async-signal-safe) that interrupts malloc; must not corrupt the heap.
+ *   prog_races rules N: four threads decide listeners while the main
+ *     thread adds rules with accel_add_conf_rule (a new table swapped in
+ *     each time); then one more listener is decided by the last rule.
  *   prog_races dup N: dup() of a socket while another thread closes it;
  *     under libaccel every successful dup must still be known as the same
  *     socket (SOL_ACCEL answers for it). No other thread makes sockets, so
@@ -19,6 +22,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <accel/extra.h>
 #include <accel/socket.h>
 
 static volatile sig_atomic_t done;
@@ -93,12 +97,55 @@ static int dup_case(long rounds)
 	_exit(0);
 }
 
+static void *decider(void *x)
+{
+	long *count = x;
+	while (!stop) {
+		int s = socket(AF_INET6, SOCK_STREAM, 0);
+		if (s >= 0 && listen(s, 1) == 0)
+			(*count)++;
+		close(s);
+	}
+	return NULL;
+}
+
+static int rules_case(long rounds)
+{
+	const struct accel_api *api = accel_get_api();
+	pthread_t t[4];
+	long counts[4] = { 0 };
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, decider, &counts[i]);
+	long added = 0;
+	for (long i = 0; api && i < rounds; i++) {
+		char rule[64];
+		snprintf(rule, sizeof(rule), "use os tcp_server *:%ld", 1 + i % 65535);
+		added += api->add_conf_rule(rule) == 0;
+	}
+	stop = 1;
+	long decided = 0;
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		decided += counts[i];
+	}
+	/* The last rule covers every port: it must decide this listener. */
+	if (api)
+		api->add_conf_rule("use os tcp_server *:*");
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	listen(s, 1);
+	printf("rules: %ld added while %s listeners were decided\n", added,
+	       decided > 0 ? "other" : "no");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "signal"))
 		return signal_case();
 	if (argc > 2 && !strcmp(argv[1], "dup"))
 		return dup_case(atol(argv[2]));
-	fprintf(stderr, "usage: prog_races signal | dup ROUNDS\n");
+	if (argc > 2 && !strcmp(argv[1], "rules"))
+		return rules_case(atol(argv[2]));
+	fprintf(stderr, "usage: prog_races signal | dup ROUNDS | rules ROUNDS\n");
 	return 2;
 }

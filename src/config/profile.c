@@ -119,8 +119,13 @@ static const struct param_desc *key_param(const char *key)
 	return params_find(full);
 }
 
+/* Keys one file has set, with the line of each: YAML keys are unique. */
+struct seen_keys {
+	size_t line[PARAM_COUNT]; /* 0: not seen */
+};
+
 static int set_value(struct profile_ctx *c, const char *file, const yaml_event_t *key,
-		     const yaml_event_t *val)
+		     const yaml_event_t *val, struct seen_keys *seen)
 {
 	const char *k = (const char *)key->data.scalar.value;
 	const char *v = (const char *)val->data.scalar.value;
@@ -133,6 +138,11 @@ static int set_value(struct profile_ctx *c, const char *file, const yaml_event_t
 	if (strcmp(d->env, "ACCEL_SPEC") == 0)
 		return fail(c, file, &key->start_mark, "ACCEL_SPEC cannot be set in a profile: "
 			    "use include");
+	size_t id = (size_t)(d - param_table);
+	if (seen->line[id])
+		return fail(c, file, &key->start_mark, "%s set twice (first on line %zu)", d->env,
+			    seen->line[id]);
+	seen->line[id] = key->start_mark.line + 1;
 	char where[PATH_MAX + 32];
 	snprintf(where, sizeof(where), "profile %s:%zu", file, val->start_mark.line + 1);
 	int saved_level = accel_log_level;
@@ -150,6 +160,7 @@ static int walk(struct profile_ctx *c, const char *file, yaml_parser_t *y)
 {
 	yaml_event_t ev, key;
 	int have_key = 0, in_include_list = 0, seen_mapping = 0, rc = 0;
+	struct seen_keys seen = { { 0 } };
 	for (;;) {
 		if (!yaml_parser_parse(y, &ev)) {
 			yaml_mark_t m = y->problem_mark;
@@ -195,7 +206,7 @@ static int walk(struct profile_ctx *c, const char *file, yaml_parser_t *y)
 					rc = include(c, file, &ev.start_mark,
 						     (const char *)ev.data.scalar.value);
 				else
-					rc = set_value(c, file, &key, &ev);
+					rc = set_value(c, file, &key, &ev, &seen);
 				yaml_event_delete(&key);
 				have_key = 0;
 			}

@@ -155,7 +155,7 @@ static void test_errors(void **state)
 	struct fixture *f = *state;
 	expect_rejected(f, "unknown.yaml", "tracelevel: info\nACCEL_TRACELEVL: debug\n",
 			"unknown.yaml:2:1", "did you mean ACCEL_TRACELEVEL");
-	expect_rejected(f, "badvalue.yaml", "log_details: 1\nlog_details: 9\n", "badvalue.yaml:2:14",
+	expect_rejected(f, "badvalue.yaml", "log_colors: 1\nlog_details: 9\n", "badvalue.yaml:2:14",
 			"bad value '9' for ACCEL_LOG_DETAILS");
 	expect_rejected(f, "syntax.yaml", "log_details: 1\ntracelevel: \"info\n", "syntax.yaml:",
 			"YAML");
@@ -167,6 +167,8 @@ static void test_errors(void **state)
 	expect_rejected(f, "spec.yaml", "spec: other\n", "spec.yaml:1:1", "ACCEL_SPEC");
 	expect_rejected(f, "list.yaml", "log_details: [1, 2]\n", "list.yaml:1:14", "list");
 	expect_rejected(f, "scalar.yaml", "just text\n", "scalar.yaml:1:1", "NAME: value");
+	expect_rejected(f, "twice.yaml", "tracelevel: info\nACCEL_TRACELEVEL: debug\n", "twice.yaml:2:1",
+			"ACCEL_TRACELEVEL set twice (first on line 1)");
 	/* an error inside an include rejects the including profile too */
 	write_file(f, "inner.yaml", "log_details: x\n");
 	expect_rejected(f, "outer.yaml", "tracelevel: info\ninclude: inner\n", "inner.yaml:1:14",

@@ -20,8 +20,10 @@
 /* Flags a side raises for the other (bits of shm_ring.flags). */
 enum {
 	SHM_RING_EOF = 1u << 0,      /* producer: no more data (shutdown(SHUT_WR), close) */
-	SHM_RING_RESET = 1u << 1,    /* consumer: gone with data unread; producer gets ECONNRESET */
+	SHM_RING_RESET = 1u << 1,    /* either: connection reset (closed with data unread) */
 	SHM_RING_SLEEPING = 1u << 2, /* consumer: waiting in the kernel, wake it on the next push */
+	SHM_RING_GONE = 1u << 3,     /* consumer: closed; the producer's sends fail with EPIPE */
+	SHM_RING_FULL_WAIT = 1u << 4, /* producer: waiting for room, wake it on the next pop */
 };
 
 /* The shared part: placed at the start of the mapping, data follows. */
@@ -31,6 +33,7 @@ struct shm_ring {
 	_Alignas(64) uint32_t flags; /* SHM_RING_* */
 	uint32_t size;               /* data bytes, a power of two */
 	uint32_t magic;
+	uint32_t room_seq;           /* futex word: bumped when a waiting producer may go on */
 	_Alignas(64) unsigned char data[];
 };
 

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * One end of a same-host connection: two byte rings in one shared mapping
+ * (a memfd, never a name in /dev/shm) and a connected unix stream socket
+ * to the peer. The rings carry the bytes; the socket carries a one-byte
+ * doorbell, sent only when the other side said it is about to sleep, so a
+ * busy connection makes no system call and a sleeping one wakes in the
+ * kernel (poll, epoll and select on the socket see it readable).
+ * Hot path (ring has room / data): no locks, no allocation, no syscalls.
+ */
+#ifndef ACCEL_HW_SHM_CONN_H
+#define ACCEL_HW_SHM_CONN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "ring.h"
+
+struct shm_conn {
+	struct shm_ring_end tx; /* we produce into it */
+	struct shm_ring_end rx; /* we consume from it */
+	int fd;                 /* unix stream socket to the peer */
+	int nonblock;           /* O_NONBLOCK as the program set it */
+	void *map;
+	size_t map_len;
+};
+
+/*
+ * Create the shared memory for a connection whose rings hold `size` bytes
+ * each: returns a memfd (to pass to the peer) or -errno.
+ */
+int shm_conn_memfd(uint32_t size);
+/*
+ * Attach to the memfd over the connected unix socket fd. `side` is 0 for
+ * the end that created it and 1 for the other: side 0 produces into ring 0.
+ */
+int shm_conn_attach(struct shm_conn *c, int memfd, int fd, int side);
+void shm_conn_detach(struct shm_conn *c);
+
+/* Like send/recv on a stream: a count, 0 at end of stream (recv), or
+ * -EAGAIN, -EPIPE, -ECONNRESET, -EINTR. flags: MSG_DONTWAIT, MSG_PEEK. */
+ssize_t shm_conn_send(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags);
+ssize_t shm_conn_recv(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags);
+/* No more data from us (shutdown SHUT_WR, or close). */
+void shm_conn_shutdown_write(struct shm_conn *c);
+/* We are gone: the peer gets ECONNRESET if we leave data unread. */
+void shm_conn_close(struct shm_conn *c);
+
+/* Readiness now, as poll would report it: POLLIN, POLLOUT, POLLHUP, POLLERR. */
+short shm_conn_poll(struct shm_conn *c);
+
+#endif

@@ -116,18 +116,28 @@ static void copy_out(struct shm_ring_end *e, uint64_t pos, unsigned char *dst, s
 	memcpy(dst + first, e->r->data, n - first);
 }
 
-size_t shm_ring_write(struct shm_ring_end *e, const struct iovec *iov, int iovcnt)
+/* Copy up to `limit` bytes between iov and the ring from position pos. */
+static size_t copy_iov(struct shm_ring_end *e, uint64_t pos, const struct iovec *iov, int iovcnt,
+		       size_t limit, int into_ring)
 {
-	size_t left = room(e, iov_total(iov, iovcnt)), done = 0;
-	uint64_t head = e->r->head;
-	for (int i = 0; i < iovcnt && left; i++) {
-		size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
+	size_t done = 0;
+	for (int i = 0; i < iovcnt && done < limit; i++) {
+		size_t n = iov[i].iov_len < limit - done ? iov[i].iov_len : limit - done;
 		if (!n)
 			continue; /* an empty entry may have a NULL base */
-		copy_in(e, head + done, iov[i].iov_base, n);
+		if (into_ring)
+			copy_in(e, pos + done, iov[i].iov_base, n);
+		else
+			copy_out(e, pos + done, iov[i].iov_base, n);
 		done += n;
-		left -= n;
 	}
+	return done;
+}
+
+size_t shm_ring_write(struct shm_ring_end *e, const struct iovec *iov, int iovcnt)
+{
+	uint64_t head = e->r->head;
+	size_t done = copy_iov(e, head, iov, iovcnt, room(e, iov_total(iov, iovcnt)), 1);
 	if (done)
 		__atomic_store_n(&e->r->head, head + done, __ATOMIC_RELEASE);
 	return done;
@@ -135,16 +145,8 @@ size_t shm_ring_write(struct shm_ring_end *e, const struct iovec *iov, int iovcn
 
 size_t shm_ring_read(struct shm_ring_end *e, const struct iovec *iov, int iovcnt, int peek)
 {
-	size_t left = avail(e, iov_total(iov, iovcnt)), done = 0;
 	uint64_t tail = e->r->tail;
-	for (int i = 0; i < iovcnt && left; i++) {
-		size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
-		if (!n)
-			continue; /* an empty entry may have a NULL base */
-		copy_out(e, tail + done, iov[i].iov_base, n);
-		done += n;
-		left -= n;
-	}
+	size_t done = copy_iov(e, tail, iov, iovcnt, avail(e, iov_total(iov, iovcnt)), 0);
 	if (done && !peek)
 		__atomic_store_n(&e->r->tail, tail + done, __ATOMIC_RELEASE);
 	return done;

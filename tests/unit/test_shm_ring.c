@@ -119,6 +119,28 @@ static void test_full_and_partial(void **state)
 	unmap_ring(m);
 }
 
+/* A peer that writes impossible counters gets nothing read or written
+ * past the ring, and the end is marked broken. */
+static void test_corrupt_counters(void **state)
+{
+	(void)state;
+	const uint32_t size = SHM_RING_MIN;
+	struct shm_ring *m = map_ring(size);
+	struct shm_ring_end p, c;
+	shm_ring_attach(&p, m, shm_ring_bytes(size));
+	shm_ring_attach(&c, m, shm_ring_bytes(size));
+	static unsigned char buf[4 * SHM_RING_MIN];
+	struct iovec iov = { buf, sizeof(buf) };
+	m->head = 3 * (uint64_t)size; /* the producer claims three rings' worth */
+	assert_int_equal(shm_ring_read(&c, &iov, 1, 0), 0);
+	assert_true(c.broken);
+	m->head = 0;
+	m->tail = 5 * (uint64_t)size; /* the consumer claims to have read ahead */
+	assert_int_equal(shm_ring_write(&p, &iov, 1), 0);
+	assert_true(p.broken);
+	unmap_ring(m);
+}
+
 static void test_flags(void **state)
 {
 	(void)state;
@@ -222,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_write_read_wrap),
 		cmocka_unit_test(test_full_and_partial),
 		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_corrupt_counters),
 		cmocka_unit_test(test_two_processes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

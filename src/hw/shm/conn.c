@@ -119,7 +119,8 @@ static void drain_doorbells(struct shm_conn *c)
 
 static int reset(const struct shm_conn *c)
 {
-	return (shm_ring_flags(c->rx.r) | shm_ring_flags(c->tx.r)) & SHM_RING_RESET;
+	return ((shm_ring_flags(c->rx.r) | shm_ring_flags(c->tx.r)) & SHM_RING_RESET) ||
+	       c->rx.broken || c->tx.broken;
 }
 
 /* Sleep until the peer may have written, or an error. 0, -EINTR, -ECONNRESET. */

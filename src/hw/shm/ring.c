@@ -50,6 +50,7 @@ int shm_ring_attach(struct shm_ring_end *e, struct shm_ring *r, size_t mapped)
 	e->r = r;
 	e->mask = size - 1;
 	e->other = 0;
+	e->broken = 0;
 	return 0;
 }
 
@@ -61,6 +62,11 @@ static size_t room(struct shm_ring_end *e, size_t want)
 	uint64_t size = e->mask + 1;
 	if (size - (head - e->other) < want)
 		e->other = __atomic_load_n(&e->r->tail, __ATOMIC_ACQUIRE);
+	/* The peer writes tail: never trust it past what we wrote. */
+	if (head - e->other > size) {
+		e->broken = 1;
+		return 0;
+	}
 	return (size_t)(size - (head - e->other));
 }
 
@@ -71,6 +77,12 @@ static size_t avail(struct shm_ring_end *e, size_t want)
 	uint64_t tail = e->r->tail; /* ours */
 	if (e->other - tail < want)
 		e->other = __atomic_load_n(&e->r->head, __ATOMIC_ACQUIRE);
+	/* The peer writes head: more than a ring's worth is corruption, and
+	 * reading it would run past the ring. */
+	if (e->other - tail > e->mask + 1) {
+		e->broken = 1;
+		return 0;
+	}
 	return (size_t)(e->other - tail);
 }
 

@@ -40,8 +40,9 @@ struct shm_ring {
 /* One process's handle on one ring, as producer or consumer. */
 struct shm_ring_end {
 	struct shm_ring *r;
-	uint64_t mask;
+	uint64_t mask;  /* size - 1, read once at attach: the peer cannot change it */
 	uint64_t other; /* last value seen of the other side's counter */
+	int broken;     /* the peer's counter was impossible: treat as a reset */
 };
 
 /* Bytes of mapping needed for a ring of `size` data bytes. */

@@ -15,20 +15,20 @@
 #include "interpose.h"
 
 /*
- * The entry goes after the kernel's close, and only if it is still the one
- * we saw: a dup racing the close then still finds the object while the fd
- * exists, and a socket() that reuses the number meanwhile keeps its own.
+ * The entry is marked before the kernel's close and goes after it: a dup
+ * racing the close still finds the object while the fd exists, and a dup
+ * or socket() that reuses the number right after keeps its own entry.
  */
 ACCEL_EXPORT int close(int fd)
 {
 	if (unlikely(core_in_vfork_child()))
 		return accel_next.close(fd);
 	log_fd_released(fd);
-	struct accel_sock *s = fd_table_get(fd);
+	struct accel_sock *s = sock_close_begin(fd);
 	int rc = accel_next.close(fd);
 	if (s) {
 		int saved = errno;
-		sock_forget_if(fd, s);
+		sock_close_end(fd, s);
 		errno = saved;
 	}
 	return rc;

@@ -100,6 +100,16 @@ static void sock_put(struct accel_sock *s)
 	pool_put(s);
 }
 
+/*
+ * Drop the reference of an entry taken out of the table. An entry marked
+ * closing still belongs to its close(), which drops it in sock_close_end.
+ */
+static void put_replaced(struct accel_sock *old)
+{
+	if (!fd_table_closing(old))
+		sock_put(old);
+}
+
 int sock_is_tracked_kind(int domain, int type, int protocol)
 {
 	type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -118,7 +128,7 @@ void sock_register(int fd, int domain, int type, int protocol)
 	/* A stale entry means the fd was closed behind our back (close_range in a
 	 * library we do not see, say): drop it first, its object may be the one
 	 * this socket needs. */
-	sock_put(fd_table_exchange(fd, NULL));
+	put_replaced(fd_table_exchange(fd, NULL));
 	struct accel_sock *s = pool_get();
 	if (!s)
 		goto out; /* out of objects: the kernel carries it, untracked */
@@ -134,22 +144,38 @@ void sock_register(int fd, int domain, int type, int protocol)
 	s->rule = NULL;
 	s->reason = NULL;
 	__atomic_store_n(&s->refs, 1, __ATOMIC_RELEASE);
-	sock_put(fd_table_exchange(fd, s));
+	put_replaced(fd_table_exchange(fd, s));
 out:
 	errno = saved;
 }
 
 void sock_forget(int fd)
 {
-	sock_put(fd_table_exchange(fd, NULL));
+	put_replaced(fd_table_exchange(fd, NULL));
 }
 
-void sock_forget_if(int fd, struct accel_sock *s)
+struct accel_sock *sock_close_begin(int fd)
 {
-	if (fd_table_covers(fd) &&
-	    __atomic_compare_exchange_n(&fd_table.slots[fd], &s, NULL, 0, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE))
-		sock_put(s);
+	if (!fd_table_covers(fd))
+		return NULL;
+	struct accel_sock *v = __atomic_load_n(&fd_table.slots[fd], __ATOMIC_ACQUIRE);
+	while (v && !fd_table_closing(v)) {
+		struct accel_sock *marked = (struct accel_sock *)((uintptr_t)v | FD_TABLE_CLOSING);
+		if (__atomic_compare_exchange_n(&fd_table.slots[fd], &v, marked, 0,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return v;
+	}
+	return NULL; /* nothing known, or another thread is closing it */
+}
+
+void sock_close_end(int fd, struct accel_sock *s)
+{
+	struct accel_sock *marked = (struct accel_sock *)((uintptr_t)s | FD_TABLE_CLOSING);
+	/* Still our mark: clear it. Otherwise a dup or socket() that got this
+	 * number after the kernel freed it has put its own entry there. */
+	__atomic_compare_exchange_n(&fd_table.slots[fd], &marked, NULL, 0, __ATOMIC_ACQ_REL,
+				    __ATOMIC_ACQUIRE);
+	sock_put(s);
 }
 
 void sock_forget_range(unsigned int first, unsigned int last)
@@ -194,7 +220,7 @@ void sock_install(int newfd, struct accel_sock *s)
 		sock_put(s);
 		return;
 	}
-	sock_put(fd_table_exchange(newfd, s));
+	put_replaced(fd_table_exchange(newfd, s));
 }
 
 void sock_dup(int oldfd, int newfd)

@@ -41,8 +41,15 @@ static inline int sock_offloaded(const struct accel_sock *s)
 void sock_register(int fd, int domain, int type, int protocol);
 /* fd is about to be closed or replaced: drop its reference. */
 void sock_forget(int fd);
-/* fd was closed: drop its entry if it is still s (not a newer socket's). */
-void sock_forget_if(int fd, struct accel_sock *s);
+/*
+ * close(): mark fd's entry as closing before the kernel call and return
+ * its object (NULL: none, or another close is under way); after the kernel
+ * call, sock_close_end clears the mark unless a dup or socket() reusing
+ * the number has replaced it, and drops the reference. A dup racing the
+ * close still finds the object while the kernel fd exists.
+ */
+struct accel_sock *sock_close_begin(int fd);
+void sock_close_end(int fd, struct accel_sock *s);
 /* Forget every fd in [first, last]. */
 void sock_forget_range(unsigned int first, unsigned int last);
 /* newfd now refers to what oldfd refers to (dup family). */

@@ -383,6 +383,55 @@ static void test_register_out_of_table(void **state)
 	assert_non_null(fd_table_get(SIZE - 1));
 }
 
+/* close(): the entry is marked while the kernel closes, then cleared. */
+static void test_close_mark(void **state)
+{
+	(void)state;
+	sock_register(5, AF_INET, SOCK_STREAM, 0);
+	struct accel_sock *s = fd_table_get(5);
+	assert_non_null(s);
+	assert_ptr_equal(sock_close_begin(5), s);
+	assert_ptr_equal(fd_table_get(5), s);     /* still the fd's while closing */
+	assert_null(sock_close_begin(5));         /* a second close: not ours */
+	assert_null(sock_close_begin(6));         /* nothing known */
+	sock_close_end(5, s);
+	assert_null(fd_table_get(5));
+	assert_int_equal(sock_in_use(), 0);
+}
+
+/* A dup that got the closing fd's number back keeps its entry. */
+static void test_close_then_dup_same_number(void **state)
+{
+	(void)state;
+	sock_register(5, AF_INET, SOCK_STREAM, 0);
+	struct accel_sock *s = sock_ref(5);        /* dup: reference first */
+	assert_non_null(s);
+	assert_ptr_equal(sock_close_begin(5), s);  /* another thread's close */
+	sock_install(5, s);                        /* the dup returned 5 */
+	sock_close_end(5, s);
+	assert_ptr_equal(fd_table_get(5), s);
+	assert_int_equal(s->refs, 1);
+	assert_int_equal(sock_in_use(), 1);
+	sock_forget(5);
+	assert_int_equal(sock_in_use(), 0);
+}
+
+/* A socket() that reuses the number keeps its own, new entry. */
+static void test_close_then_new_socket(void **state)
+{
+	(void)state;
+	sock_register(5, AF_INET, SOCK_STREAM, 0);
+	struct accel_sock *old = sock_close_begin(5);
+	assert_non_null(old);
+	sock_register(5, AF_INET6, SOCK_DGRAM, 0);
+	assert_int_equal(sock_in_use(), 2);        /* the old one is close()'s to drop */
+	sock_close_end(5, old);
+	assert_int_equal(sock_in_use(), 1);
+	assert_int_equal(fd_table_get(5)->domain, AF_INET6);
+	sock_forget(5);
+	assert_int_equal(sock_in_use(), 0);
+}
+
 static void test_register_over_stale(void **state)
 {
 	(void)state;
@@ -748,6 +797,9 @@ int main(void)
 		T_EMPTY(test_register_without_table),
 		T_TABLE(test_register_out_of_table),
 		T_TABLE(test_register_over_stale),
+		T_TABLE(test_close_mark),
+		T_TABLE(test_close_then_dup_same_number),
+		T_TABLE(test_close_then_new_socket),
 		T_TABLE(test_register_over_stale_full_pool),
 		T_TABLE(test_reuse_after_release),
 		T_TABLE(test_dup_refcount),

@@ -18,7 +18,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -130,6 +132,12 @@ enum { STREAM = 8 << 20 };
 
 static int stream_child(struct shm_conn *c)
 {
+	/* one blocking send larger than the ring: all of it, as TCP */
+	static unsigned char big[1 << 20];
+	memset(big, 0x5a, sizeof(big));
+	struct iovec one = { big, sizeof(big) };
+	if (shm_conn_send(c, &one, 1, 0) != (ssize_t)sizeof(big))
+		return 2;
 	static unsigned char buf[70000];
 	uint32_t x = 1;
 	size_t sent = 0;
@@ -157,6 +165,12 @@ static void test_stream_small_ring(void **state)
 	start(&p, SHM_RING_MIN, stream_child);
 	static unsigned char buf[3000];
 	size_t got = 0, bad = 0;
+	static unsigned char big[1 << 20];
+	assert_int_equal(recv_all(&p.c, big, sizeof(big)), sizeof(big));
+	assert_int_equal(big[0], 0x5a);
+	assert_int_equal(big[sizeof(big) - 1], 0x5a);
+	struct iovec none = { NULL, 0 };
+	assert_int_equal(shm_conn_recv(&p.c, &none, 1, 0), 0); /* zero-length: 0 at once */
 	for (;;) {
 		struct iovec iov = { buf, 1 + got % sizeof(buf) };
 		ssize_t n = shm_conn_recv(&p.c, &iov, 1, 0);
@@ -177,6 +191,8 @@ static void test_stream_small_ring(void **state)
 static int close_unread_child(struct shm_conn *c)
 {
 	char buf[10];
+	if (send_all(c, "last", 4) != 4)
+		return 3;
 	/* wait for the parent's 10 bytes, read 4, close with 6 unread */
 	struct iovec iov = { buf, 4 };
 	if (shm_conn_recv(c, &iov, 1, MSG_PEEK) < 0)
@@ -198,6 +214,11 @@ static void test_reset_on_unread_close(void **state)
 	assert_int_equal(send_all(&p.c, "0123456789", 10), 10);
 	char buf[8];
 	struct iovec iov = { buf, sizeof(buf) };
+	while (!(shm_ring_flags(p.c.rx.r) & SHM_RING_RESET))
+		usleep(1000);
+	/* bytes already delivered come before the reset, as with TCP */
+	assert_int_equal(shm_conn_recv(&p.c, &iov, 1, 0), 4);
+	assert_memory_equal(buf, "last", 4);
 	assert_int_equal(shm_conn_recv(&p.c, &iov, 1, 0), -ECONNRESET);
 	assert_int_equal(shm_conn_send(&p.c, &iov, 1, 0), -ECONNRESET);
 	assert_true(shm_conn_poll(&p.c) & POLLERR);
@@ -304,7 +325,14 @@ static void test_bad_memfd(void **state)
 	struct shm_conn c;
 	int fd = (int)shm_conn_memfd(SHM_RING_MIN);
 	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, 4096), 0);
+	/* sealed: nobody can shrink it under the other side */
+	assert_int_equal(ftruncate(fd, 4096), -1);
+	assert_int_equal(errno, EPERM);
+	close(fd);
+	/* an unsealed file of the right size is refused */
+	fd = (int)syscall(SYS_memfd_create, "plain", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)(2 * shm_ring_bytes(SHM_RING_MIN))), 0);
 	assert_int_equal(shm_conn_attach(&c, fd, -1, 0), -EINVAL);
 	close(fd);
 	assert_true(shm_conn_attach(&c, -1, -1, 0) < 0);

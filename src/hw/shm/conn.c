@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <poll.h>
 #include <string.h>
@@ -30,12 +31,15 @@ static struct shm_ring *ring_at(void *map, uint32_t size, int i)
 int shm_conn_memfd(uint32_t size)
 {
 	size = shm_ring_size_for(size);
-	int fd = (int)syscall(SYS_memfd_create, "libaccel-conn", MFD_CLOEXEC);
+	int fd = (int)syscall(SYS_memfd_create, "libaccel-conn", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
 	size_t len = 2 * shm_ring_bytes(size);
 	void *map = MAP_FAILED;
-	if (ftruncate(fd, (off_t)len) == 0)
+	/* Sealed size: neither side can shrink the mapping under the other
+	 * (its next access would fault with SIGBUS). */
+	if (ftruncate(fd, (off_t)len) == 0 &&
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0)
 		map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		int err = errno;
@@ -54,6 +58,10 @@ int shm_conn_attach(struct shm_conn *c, int memfd, int fd, int side)
 	memset(c, 0, sizeof(*c));
 	if (fstat(memfd, &st) < 0)
 		return -errno;
+	/* Only a memfd whose size nobody can change again. */
+	int seals = fcntl(memfd, F_GET_SEALS);
+	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW))
+		return -EINVAL;
 	size_t len = (size_t)st.st_size;
 	void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (map == MAP_FAILED)
@@ -128,6 +136,7 @@ static int wait_readable(struct shm_conn *c)
 {
 	struct shm_ring *r = c->rx.r;
 	shm_ring_set_flag(r, SHM_RING_SLEEPING);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* flag before re-check: Dekker */
 	if (shm_ring_readable(&c->rx) || (shm_ring_flags(r) & (SHM_RING_EOF | SHM_RING_RESET))) {
 		shm_ring_clear_flag(r, SHM_RING_SLEEPING);
 		return 0;
@@ -154,6 +163,7 @@ static int wait_writable(struct shm_conn *c)
 	struct shm_ring *r = c->tx.r;
 	uint32_t seq = __atomic_load_n(&r->room_seq, __ATOMIC_SEQ_CST);
 	shm_ring_set_flag(r, SHM_RING_FULL_WAIT);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (shm_ring_writable(&c->tx) || (shm_ring_flags(r) & (SHM_RING_GONE | SHM_RING_RESET))) {
 		shm_ring_clear_flag(r, SHM_RING_FULL_WAIT);
 		return 0;
@@ -172,41 +182,85 @@ static int wait_writable(struct shm_conn *c)
 	return 0;
 }
 
+static int iov_sum(const struct iovec *iov, int iovcnt, size_t *total)
+{
+	size_t n = 0;
+	for (int i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len > (size_t)SSIZE_MAX - n)
+			return -EINVAL;
+		n += iov[i].iov_len;
+	}
+	*total = n;
+	return 0;
+}
+
+/* The part of iov after the first `skip` bytes (at most 64 entries). */
+static int iov_advance(const struct iovec *iov, int iovcnt, size_t skip, struct iovec *out)
+{
+	int n = 0;
+	for (int i = 0; i < iovcnt && n < 64; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		out[n].iov_base = (char *)iov[i].iov_base + skip;
+		out[n].iov_len = iov[i].iov_len - skip;
+		skip = 0;
+		n++;
+	}
+	return n;
+}
+
+/* As a blocking TCP send: all of it, unless an error or a signal comes
+ * after some bytes went, then the count so far. */
 ssize_t shm_conn_send(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags)
 {
-	size_t want = 0;
-	for (int i = 0; i < iovcnt; i++)
-		want += iov[i].iov_len;
+	size_t want, done = 0;
+	struct iovec rest[64];
+	if (iov_sum(iov, iovcnt, &want) < 0)
+		return -EINVAL;
+	int block = !c->nonblock && !(flags & MSG_DONTWAIT);
 	for (;;) {
 		uint32_t f = shm_ring_flags(c->tx.r);
-		if (reset(c))
-			return -ECONNRESET;
-		if (f & (SHM_RING_GONE | SHM_RING_EOF))
-			return -EPIPE;
-		size_t n = shm_ring_write(&c->tx, iov, iovcnt);
-		if (n || !want) {
+		int err = reset(c) ? -ECONNRESET : (f & (SHM_RING_GONE | SHM_RING_EOF)) ? -EPIPE : 0;
+		if (err)
+			return done ? (ssize_t)done : err;
+		int n_iov = done ? iov_advance(iov, iovcnt, done, rest) : iovcnt;
+		size_t n = shm_ring_write(&c->tx, done ? rest : iov, n_iov);
+		if (n)
 			wake_reader(c);
-			return (ssize_t)n;
-		}
-		if (c->nonblock || (flags & MSG_DONTWAIT))
+		done += n;
+		if (done == want || (!block && (done || !want)))
+			return (ssize_t)done;
+		if (!block)
 			return -EAGAIN;
+		if (n)
+			continue;
 		int rc = wait_writable(c);
 		if (rc < 0)
-			return rc;
+			return done ? (ssize_t)done : rc;
 	}
 }
 
 ssize_t shm_conn_recv(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags)
 {
+	size_t want;
+	if (iov_sum(iov, iovcnt, &want) < 0)
+		return -EINVAL;
+	if (!want)
+		return 0; /* as TCP: a zero-length read returns 0 at once */
 	for (;;) {
-		if (reset(c))
+		if (c->rx.broken || c->tx.broken)
 			return -ECONNRESET;
+		/* Bytes already here are delivered before a reset is reported. */
 		size_t n = shm_ring_read(&c->rx, iov, iovcnt, flags & MSG_PEEK);
 		if (n) {
 			if (!(flags & MSG_PEEK))
 				wake_writer(c);
 			return (ssize_t)n;
 		}
+		if (reset(c))
+			return -ECONNRESET;
 		if (shm_ring_flags(c->rx.r) & SHM_RING_EOF)
 			return 0;
 		if (c->nonblock || (flags & MSG_DONTWAIT))
@@ -243,13 +297,16 @@ short shm_conn_poll(struct shm_conn *c)
 {
 	short ev = 0;
 	uint32_t in = shm_ring_flags(c->rx.r), out = shm_ring_flags(c->tx.r);
-	if ((in | out) & SHM_RING_RESET)
+	size_t readable = shm_ring_readable(&c->rx), writable = shm_ring_writable(&c->tx);
+	if (((in | out) & SHM_RING_RESET) || c->rx.broken || c->tx.broken)
 		return POLLIN | POLLOUT | POLLERR | POLLHUP;
-	if (shm_ring_readable(&c->rx) || (in & SHM_RING_EOF))
+	if (readable || (in & SHM_RING_EOF))
 		ev |= POLLIN;
-	if (shm_ring_writable(&c->tx) && !(out & SHM_RING_GONE))
+	/* A closed peer still looks writable: the send reports the error. */
+	if (writable || (out & SHM_RING_GONE))
 		ev |= POLLOUT;
-	if ((in & SHM_RING_EOF) && (out & (SHM_RING_GONE | SHM_RING_EOF)))
+	/* Hang-up only when both directions are shut, ours included (TCP). */
+	if ((in & SHM_RING_EOF) && (out & SHM_RING_EOF))
 		ev |= POLLHUP;
 	return ev;
 }

@@ -106,7 +106,8 @@ static size_t iov_total(const struct iovec *iov, int iovcnt)
 
 size_t shm_ring_unread(const struct shm_ring_end *e)
 {
-	return (size_t)(e->r->head - __atomic_load_n(&e->r->tail, __ATOMIC_ACQUIRE));
+	uint64_t n = e->r->head - __atomic_load_n(&e->r->tail, __ATOMIC_ACQUIRE);
+	return n > e->mask + 1 ? 0 : (size_t)n; /* the peer writes tail */
 }
 
 /* Copy n bytes between a flat buffer and the ring at position pos. */

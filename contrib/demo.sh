@@ -11,6 +11,12 @@ seconds=${DEMO_SECONDS:-3}
 [ -f "$lib" ] || { echo "demo: $lib not built" >&2; exit 1; }
 command -v sockperf >/dev/null || { echo "demo: sockperf not installed" >&2; exit 1; }
 
+# Both ends on one CPU: on small VMs a wake-up across CPUs costs tens of
+# microseconds and varies widely, which would drown the comparison.
+cpu=$(( $(nproc) - 1 ))
+pin=(taskset -c "$cpu")
+command -v taskset >/dev/null || pin=()
+
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 server=""
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; }
@@ -18,13 +24,13 @@ trap cleanup EXIT INT TERM
 
 run() { # label, preload
 	local label=$1 preload=$2 out
-	LD_PRELOAD=$preload sockperf sr --tcp -i 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+	LD_PRELOAD=$preload "${pin[@]}" sockperf sr --tcp -i 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 	server=$!
 	for _ in $(seq 50); do
-		LD_PRELOAD=$preload sockperf pp --tcp -i 127.0.0.1 -p "$port" -t 1 >/dev/null 2>&1 && break
+		LD_PRELOAD=$preload "${pin[@]}" sockperf pp --tcp -i 127.0.0.1 -p "$port" -t 1 >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	out=$(LD_PRELOAD=$preload timeout $((seconds + 20)) \
+	out=$(LD_PRELOAD=$preload timeout $((seconds + 20)) "${pin[@]}" \
 		sockperf pp --tcp -i 127.0.0.1 -p "$port" -t "$seconds" -m 64 2>&1)
 	kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true
 	server=""
@@ -34,7 +40,7 @@ run() { # label, preload
 	[ -n "$avg" ]
 }
 
-echo "sockperf TCP ping-pong, 64 B messages, ${seconds} s each, 127.0.0.1:$port"
+echo "sockperf TCP ping-pong, 64 B messages, ${seconds} s each, 127.0.0.1:$port${pin:+, both ends on CPU $cpu}"
 run kernel ""
 run libaccel "$lib"
 echo

@@ -1,14 +1,30 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Ownership and mode checks of configuration files.
+ * Reading the rules file (or the built-in rules), and ownership and mode
+ * checks of configuration files.
  */
 #include "config.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <errno.h>
+#include <string.h>
+
 #include "files.h"
+#include "rules.h"
 #include "log.h"
+
+int config_read_rules(const char *path, struct rules_set **set, struct rules_error *err,
+		      int *builtin)
+{
+	*builtin = access(path, F_OK) != 0 && errno == ENOENT;
+	if (*builtin)
+		return rules_parse_string(config_default_rules, strlen(config_default_rules),
+					  "built-in default", set, err);
+	config_check_owner(path, "rules file");
+	return rules_parse_file(path, set, err);
+}
 
 int config_check_owner(const char *path, const char *what)
 {

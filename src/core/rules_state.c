@@ -56,19 +56,11 @@ static void load(void)
 	const char *path = accel_params.config_file;
 	struct rules_set *set = NULL;
 	struct rules_error err;
-	const char *source = path;
-	int rejected = 0;
-	int rc;
-
-	if (access(path, F_OK) != 0 && errno == ENOENT) {
-		source = "built-in default";
-		rc = rules_parse_string(config_default_rules, strlen(config_default_rules), source,
-					&set, &err);
+	int rejected = 0, builtin;
+	int rc = config_read_rules(path, &set, &err, &builtin);
+	const char *source = builtin ? "built-in default" : path;
+	if (builtin)
 		log_debug("no rules file %s: using the built-in default rules", path);
-	} else {
-		config_check_owner(path, "rules file");
-		rc = rules_parse_file(path, &set, &err);
-	}
 	if (rc < 0) {
 		log_rules_error(&err);
 		rejected = 1;

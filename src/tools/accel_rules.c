@@ -22,16 +22,9 @@
 static int load(const char *path, struct rules_set **set, const char **source)
 {
 	struct rules_error err;
-	int rc;
-	if (access(path, F_OK) != 0 && errno == ENOENT) {
-		*source = "built-in default (no file)";
-		rc = rules_parse_string(config_default_rules, strlen(config_default_rules),
-					"built-in default", set, &err);
-	} else {
-		*source = path;
-		config_check_owner(path, "rules file");
-		rc = rules_parse_file(path, set, &err);
-	}
+	int builtin;
+	int rc = config_read_rules(path, set, &err, &builtin);
+	*source = builtin ? "built-in default (no file)" : path;
 	if (rc < 0) {
 		fprintf(stderr, "%s:%d:%d: error: %s (at '%s')\n", err.file, err.line, err.col,
 			err.msg, err.text);

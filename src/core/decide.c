@@ -15,11 +15,19 @@
 #include "../config/log.h"
 #include "core.h"
 #include "decide.h"
+#include "engine.h"
 #include "interpose.h"
 #include "libc.h"
 #include "rules_state.h"
 
-static const char *const reason_no_engine = "no engine can carry it yet";
+static const char *const reason_no_engine = "no engine carries UDP yet";
+static const char *const reason_not_yet = "an engine is asked when it connects or listens";
+static const char *const reason_no_peer =
+	"no libaccel listener on this host for the destination (or it is another host)";
+static const char *const reason_not_owner =
+	"what answers the rendezvous does not own the listener";
+static const char *const reason_resources = "out of resources for the engine";
+static const char *const reason_listen = "no engine advertises it (the address is taken)";
 static const char *const reason_rule_os = "a rule says os";
 static const char *const reason_opt_out = "the program asked for the kernel (SO_ACCEL_NO_ACCEL)";
 static const char *const reason_not_auto = "no rule matched and ACCEL_OFFLOADED_SOCKETS=0";
@@ -42,17 +50,18 @@ static void log_decision(const struct accel_sock *s, int fd, const struct policy
 		snprintf(remote, sizeof(remote), "-");
 	else
 		rules_format_endpoint(&e, remote, sizeof(remote));
+	/* An engine's answer comes on its own line, at listen or connect. */
+	int quiet = s->ops || s->reason == reason_not_yet;
 	if (s->rule)
 		log_debug("fd %d %s local %s remote %s: %s by %s:%d%s%s", fd,
 			  rules_role_name((enum rule_role)s->role), local, remote,
 			  rules_transport_name((enum rule_transport)s->decision), s->rule->file,
-			  s->rule->line, s->ops ? "" : "; stays on the kernel: ",
-			  s->ops ? "" : s->reason);
+			  s->rule->line, quiet ? "" : "; stays on the kernel: ", quiet ? "" : s->reason);
 	else
 		log_debug("fd %d %s local %s remote %s: %s, no rule matched (rules: %s)%s%s", fd,
 			  rules_role_name((enum rule_role)s->role), local, remote,
 			  rules_transport_name((enum rule_transport)s->decision), source,
-			  s->ops ? "" : "; stays on the kernel: ", s->ops ? "" : s->reason);
+			  quiet ? "" : "; stays on the kernel: ", quiet ? "" : s->reason);
 }
 
 void decide_socket(struct accel_sock *s, int fd, enum rule_role role,
@@ -99,11 +108,58 @@ void decide_socket(struct accel_sock *s, int fd, enum rule_role role,
 		s->reason = NULL;
 	}
 	if (s->decision == RULE_ACCEL)
-		s->reason = reason_no_engine; /* engines attach here */
+		s->reason = s->type == SOCK_STREAM && (role == ROLE_TCP_SERVER || role == ROLE_TCP_CLIENT)
+				    ? reason_not_yet
+				    : reason_no_engine;
 	__atomic_store_n(&s->decided, 1, __ATOMIC_RELEASE);
 	if (accel_log_level >= ACCEL_LOG_DEBUG)
 		log_decision(s, fd, &q, st->source);
 	errno = saved;
+}
+
+static int offer_allowed(const struct accel_sock *s)
+{
+	return s && s->decided && s->decision == RULE_ACCEL && !s->ops && !core_in_vfork_child();
+}
+
+void decide_offer_listener(struct accel_sock *s, int fd, int backlog)
+{
+	if (!offer_allowed(s))
+		return;
+	int saved = errno, rc = -ENOENT;
+	for (const struct engine *const *e = core_engines; *e && rc < 0; e++)
+		if ((*e)->listen)
+			rc = (*e)->listen(s, fd, backlog);
+	s->reason = rc < 0 ? reason_listen : NULL;
+	if (rc < 0)
+		log_debug("fd %d: the listener stays on the kernel alone: %s", fd, s->reason);
+	else
+		log_debug("fd %d: the listener is also reachable through the %s engine", fd,
+			  s->ops->name);
+	errno = saved;
+}
+
+int decide_offer_connect(struct accel_sock *s, int fd, const struct sockaddr *dst, socklen_t len,
+			 int *rc)
+{
+	if (!offer_allowed(s) || s->type != SOCK_STREAM)
+		return 0;
+	int saved = errno, r = -ENOENT;
+	for (const struct engine *const *e = core_engines; *e && !s->ops; e++)
+		if ((*e)->connect)
+			r = (*e)->connect(s, fd, dst, len);
+	if (!s->ops) {
+		s->reason = r == -ENOENT ? reason_no_peer : r == -EPERM ? reason_not_owner
+									: reason_resources;
+		log_debug("fd %d: the connection stays on the kernel: %s", fd, s->reason);
+		errno = saved;
+		return 0;
+	}
+	s->reason = NULL;
+	log_debug("fd %d: connected through the %s engine", fd, s->ops->name);
+	*rc = r;
+	errno = saved;
+	return 1;
 }
 
 int decide_copy_addr(struct sockaddr_storage *dst, const struct sockaddr *addr, socklen_t len)

@@ -24,6 +24,15 @@ void decide_socket(struct accel_sock *s, int fd, enum rule_role role,
  * it: -EFAULT if it is not readable, -EINVAL if it is too short or not an
  * internet address. Never faults.
  */
+/* listen() succeeded on a socket decided accel: offer it to the engines. */
+void decide_offer_listener(struct accel_sock *s, int fd, int backlog);
+/*
+ * connect() on a socket decided accel: offer it to the engines. Returns 1
+ * when one took it (*rc: 0 or -EINPROGRESS, what connect returns), 0 when
+ * the kernel should connect it.
+ */
+int decide_offer_connect(struct accel_sock *s, int fd, const struct sockaddr *dst, socklen_t len,
+			 int *rc);
 int decide_copy_addr(struct sockaddr_storage *dst, const struct sockaddr *addr, socklen_t len);
 
 /* An accepted socket takes its listener's decision. */

@@ -14,6 +14,7 @@
 #include "../config/params.h"
 #include "../config/profile.h"
 #include "core.h"
+#include "engine.h"
 #include "fd_table.h"
 #include "interpose.h"
 #include "libc.h"
@@ -49,6 +50,14 @@ __attribute__((constructor)) static void accel_init(void)
 	/* The rules are read here, not at the first decision: a decision may
 	 * run in a signal handler, where parsing a file is not safe. */
 	rules_state_load();
+	struct engine_params ep = {
+		.rx_poll_us = accel_params.rx_poll,
+		.ring_size = (unsigned int)accel_params.shm_ring_size,
+		.shm = (int)accel_params.shm,
+	};
+	for (const struct engine *const *e = core_engines; *e; e++)
+		if ((*e)->configure)
+			(*e)->configure(&ep);
 	int rc = fd_table_init();
 	if (rc < 0)
 		log_warn("no fd table (%s): every socket stays on the kernel", strerror(-rc));

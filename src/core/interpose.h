@@ -29,6 +29,27 @@ static inline long libc_ret(long rc)
 	return rc;
 }
 
+/*
+ * --trace of calls an engine answered (trace.c): the pass-through calls
+ * are traced by the shims behind accel_next, these by the wrapper itself.
+ */
+extern int accel_tracing;
+void trace_pending(long rc, int err);
+#define SYM(ret, name, params, ...) void trace_done_##name params;
+#include "symbols.def"
+#undef SYM
+
+/* Return an engine's 0/count/-errno as libc would, traced under --trace. */
+#define OFFLOAD_RETURN(type, name, expr, ...)                        \
+	do {                                                         \
+		long offload_rc_ = libc_ret(expr);                   \
+		if (unlikely(accel_tracing)) {                        \
+			trace_pending(offload_rc_, errno);           \
+			trace_done_##name(__VA_ARGS__);              \
+		}                                                    \
+		return (type)offload_rc_;                            \
+	} while (0)
+
 /* Data calls on an offloaded socket (sock_io.c). */
 ssize_t sock_recv_iov(struct accel_sock *s, const struct iovec *iov, int iovcnt, int flags,
 		      struct sockaddr *addr, socklen_t *addrlen);
@@ -49,6 +70,9 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen);
 int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
 		const sigset_t *mask, size_t fdslen);
+
+/* sendmsg passing fds: offloaded ones become kernel sockets first. */
+void core_before_send_fds(const struct msghdr *msg);
 
 /* Process events (interpose_proc.c). */
 void core_after_fork_child(void);

@@ -25,6 +25,8 @@ ACCEL_EXPORT int close(int fd)
 		return accel_next.close(fd);
 	log_fd_released(fd);
 	struct accel_sock *s = sock_close_begin(fd);
+	if (s && s->ops && __atomic_load_n(&s->refs, __ATOMIC_ACQUIRE) == 1)
+		s->ops->closing(s, fd);
 	int rc = accel_next.close(fd);
 	if (s) {
 		int saved = errno;
@@ -102,6 +104,14 @@ ACCEL_EXPORT int dup3(int fd, int fd2, int flags)
 	return dup_onto(fd, fd2, s, accel_next.dup3(fd, fd2, flags));
 }
 
+/* O_NONBLOCK lives in the kernel's file; an engine keeps a copy. */
+static void nonblock_changed(int fd, long flags)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (sock_offloaded(s) && !core_in_vfork_child())
+		s->ops->set_nonblock(s, (flags & O_NONBLOCK) != 0);
+}
+
 static int is_dupfd(int cmd)
 {
 	return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC;
@@ -114,8 +124,12 @@ ACCEL_EXPORT int fcntl(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	if (!is_dupfd(cmd))
-		return accel_next.fcntl(fd, cmd, arg);
+	if (!is_dupfd(cmd)) {
+		int rc = accel_next.fcntl(fd, cmd, arg);
+		if (unlikely(cmd == F_SETFL) && rc == 0)
+			nonblock_changed(fd, (long)arg);
+		return rc;
+	}
 	struct accel_sock *s = ref_before_dup(fd);
 	return after_dup(accel_next.fcntl(fd, cmd, arg), s, !core_in_vfork_child());
 }
@@ -126,8 +140,12 @@ ACCEL_EXPORT int fcntl64(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	if (!is_dupfd(cmd))
-		return accel_next.fcntl64(fd, cmd, arg);
+	if (!is_dupfd(cmd)) {
+		int rc = accel_next.fcntl64(fd, cmd, arg);
+		if (unlikely(cmd == F_SETFL) && rc == 0)
+			nonblock_changed(fd, (long)arg);
+		return rc;
+	}
 	struct accel_sock *s = ref_before_dup(fd);
 	return after_dup(accel_next.fcntl64(fd, cmd, arg), s, !core_in_vfork_child());
 }

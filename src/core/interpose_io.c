@@ -8,6 +8,7 @@
 
 #include "decide.h"
 #include "interpose.h"
+#include "mux.h"
 
 ACCEL_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
@@ -15,7 +16,7 @@ ACCEL_EXPORT ssize_t read(int fd, void *buf, size_t n)
 	if (likely(!sock_offloaded(s)))
 		return accel_next.read(fd, buf, n);
 	struct iovec iov = { buf, n };
-	return libc_ret(sock_recv_iov(s, &iov, 1, 0, NULL, NULL));
+	OFFLOAD_RETURN(ssize_t, read, sock_recv_iov(s, &iov, 1, 0, NULL, NULL), fd, buf, n);
 }
 
 ACCEL_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
@@ -26,7 +27,7 @@ ACCEL_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 	if (n > buflen)
 		libc.chk_fail();
 	struct iovec iov = { buf, n };
-	return libc_ret(sock_recv_iov(s, &iov, 1, 0, NULL, NULL));
+	OFFLOAD_RETURN(ssize_t, __read_chk, sock_recv_iov(s, &iov, 1, 0, NULL, NULL), fd, buf, n, buflen);
 }
 
 ACCEL_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
@@ -34,7 +35,7 @@ ACCEL_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	struct accel_sock *s = fd_table_get(fd);
 	if (likely(!sock_offloaded(s)))
 		return accel_next.readv(fd, iov, cnt);
-	return libc_ret(sock_recv_iov(s, iov, cnt, 0, NULL, NULL));
+	OFFLOAD_RETURN(ssize_t, readv, sock_recv_iov(s, iov, cnt, 0, NULL, NULL), fd, iov, cnt);
 }
 
 ACCEL_EXPORT ssize_t write(int fd, const void *buf, size_t n)
@@ -43,7 +44,7 @@ ACCEL_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	if (likely(!sock_offloaded(s)))
 		return accel_next.write(fd, buf, n);
 	struct iovec iov = { (void *)buf, n };
-	return libc_ret(sock_send_iov(s, &iov, 1, 0, NULL, 0));
+	OFFLOAD_RETURN(ssize_t, write, sock_send_iov(s, &iov, 1, 0, NULL, 0), fd, buf, n);
 }
 
 ACCEL_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
@@ -51,7 +52,7 @@ ACCEL_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	struct accel_sock *s = fd_table_get(fd);
 	if (likely(!sock_offloaded(s)))
 		return accel_next.writev(fd, iov, cnt);
-	return libc_ret(sock_send_iov(s, iov, cnt, 0, NULL, 0));
+	OFFLOAD_RETURN(ssize_t, writev, sock_send_iov(s, iov, cnt, 0, NULL, 0), fd, iov, cnt);
 }
 
 ACCEL_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
@@ -60,7 +61,7 @@ ACCEL_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 	if (likely(!sock_offloaded(s)))
 		return accel_next.recv(fd, buf, n, flags);
 	struct iovec iov = { buf, n };
-	return libc_ret(sock_recv_iov(s, &iov, 1, flags, NULL, NULL));
+	OFFLOAD_RETURN(ssize_t, recv, sock_recv_iov(s, &iov, 1, flags, NULL, NULL), fd, buf, n, flags);
 }
 
 ACCEL_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
@@ -71,7 +72,7 @@ ACCEL_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int 
 	if (n > buflen)
 		libc.chk_fail();
 	struct iovec iov = { buf, n };
-	return libc_ret(sock_recv_iov(s, &iov, 1, flags, NULL, NULL));
+	OFFLOAD_RETURN(ssize_t, __recv_chk, sock_recv_iov(s, &iov, 1, flags, NULL, NULL), fd, buf, n, buflen, flags);
 }
 
 ACCEL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
@@ -81,7 +82,7 @@ ACCEL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct soc
 	if (likely(!sock_offloaded(s)))
 		return accel_next.recvfrom(fd, buf, n, flags, addr, len);
 	struct iovec iov = { buf, n };
-	return libc_ret(sock_recv_iov(s, &iov, 1, flags, addr, len));
+	OFFLOAD_RETURN(ssize_t, recvfrom, sock_recv_iov(s, &iov, 1, flags, addr, len), fd, buf, n, flags, addr, len);
 }
 
 ACCEL_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
@@ -93,7 +94,7 @@ ACCEL_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, 
 	if (n > buflen)
 		libc.chk_fail();
 	struct iovec iov = { buf, n };
-	return libc_ret(sock_recv_iov(s, &iov, 1, flags, addr, len));
+	OFFLOAD_RETURN(ssize_t, __recvfrom_chk, sock_recv_iov(s, &iov, 1, flags, addr, len), fd, buf, n, buflen, flags, addr, len);
 }
 
 ACCEL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
@@ -101,7 +102,7 @@ ACCEL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	struct accel_sock *s = fd_table_get(fd);
 	if (likely(!sock_offloaded(s)))
 		return accel_next.recvmsg(fd, msg, flags);
-	return libc_ret(sock_recvmsg(s, msg, flags));
+	OFFLOAD_RETURN(ssize_t, recvmsg, sock_recvmsg(s, msg, flags), fd, msg, flags);
 }
 
 ACCEL_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
@@ -110,7 +111,7 @@ ACCEL_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int fl
 	struct accel_sock *s = fd_table_get(fd);
 	if (likely(!sock_offloaded(s)))
 		return accel_next.recvmmsg(fd, vec, vlen, flags, tmo);
-	return (int)libc_ret(sock_recvmmsg(s, vec, vlen, flags, tmo));
+	OFFLOAD_RETURN(int, recvmmsg, sock_recvmmsg(s, vec, vlen, flags, tmo), fd, vec, vlen, flags, tmo);
 }
 
 ACCEL_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
@@ -119,7 +120,7 @@ ACCEL_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 	if (likely(!sock_offloaded(s)))
 		return accel_next.send(fd, buf, n, flags);
 	struct iovec iov = { (void *)buf, n };
-	return libc_ret(sock_send_iov(s, &iov, 1, flags, NULL, 0));
+	OFFLOAD_RETURN(ssize_t, send, sock_send_iov(s, &iov, 1, flags, NULL, 0), fd, buf, n, flags);
 }
 
 /* The first datagram sent to an address decides an unbound UDP socket. */
@@ -156,16 +157,18 @@ ACCEL_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 	if (likely(!sock_offloaded(s)))
 		return accel_next.sendto(fd, buf, n, flags, addr, len);
 	struct iovec iov = { (void *)buf, n };
-	return libc_ret(sock_send_iov(s, &iov, 1, flags, addr, len));
+	OFFLOAD_RETURN(ssize_t, sendto, sock_send_iov(s, &iov, 1, flags, addr, len), fd, buf, n, flags, addr, len);
 }
 
 ACCEL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct accel_sock *s = fd_table_get(fd);
 	decide_on_sendmsg(s, fd, msg);
+	if (unlikely(!s && mux_active()))
+		core_before_send_fds(msg); /* SCM_RIGHTS over a unix socket */
 	if (likely(!sock_offloaded(s)))
 		return accel_next.sendmsg(fd, msg, flags);
-	return libc_ret(sock_sendmsg(s, msg, flags));
+	OFFLOAD_RETURN(ssize_t, sendmsg, sock_sendmsg(s, msg, flags), fd, msg, flags);
 }
 
 ACCEL_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
@@ -175,7 +178,7 @@ ACCEL_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int fl
 		decide_on_sendmsg(s, fd, vec ? &vec[0].msg_hdr : NULL);
 	if (likely(!sock_offloaded(s)))
 		return accel_next.sendmmsg(fd, vec, vlen, flags);
-	return (int)libc_ret(sock_sendmmsg(s, vec, vlen, flags));
+	OFFLOAD_RETURN(int, sendmmsg, sock_sendmmsg(s, vec, vlen, flags), fd, vec, vlen, flags);
 }
 
 ACCEL_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *off, size_t n)
@@ -183,7 +186,7 @@ ACCEL_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *off, size_t n)
 	struct accel_sock *s = fd_table_get(out_fd);
 	if (likely(!sock_offloaded(s)))
 		return accel_next.sendfile(out_fd, in_fd, off, n);
-	return libc_ret(sock_sendfile(s, in_fd, off, n));
+	OFFLOAD_RETURN(ssize_t, sendfile, sock_sendfile(s, in_fd, off, n), out_fd, in_fd, off, n);
 }
 
 ACCEL_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *off, size_t n)
@@ -191,5 +194,5 @@ ACCEL_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *off, size_t n)
 	struct accel_sock *s = fd_table_get(out_fd);
 	if (likely(!sock_offloaded(s)))
 		return accel_next.sendfile64(out_fd, in_fd, off, n);
-	return libc_ret(sock_sendfile(s, in_fd, (off_t *)off, n));
+	OFFLOAD_RETURN(ssize_t, sendfile64, sock_sendfile(s, in_fd, (off_t *)off, n), out_fd, in_fd, off, n);
 }

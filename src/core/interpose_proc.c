@@ -9,6 +9,7 @@
 
 #include "../config/log.h"
 #include "interpose.h"
+#include "mux.h"
 
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -32,6 +33,8 @@ int core_copy_in(void *dst, const void *src, size_t n)
 	return got == (long)n ? 0 : -EFAULT;
 }
 
+void core_before_vfork(void); /* interpose_exec.c */
+
 /* vfork.S lands here when the system call fails. */
 int core_vfork_failed(int err);
 int core_vfork_failed(int err)
@@ -40,11 +43,25 @@ int core_vfork_failed(int err)
 	return -1;
 }
 
+/* After a fork both processes hold every connection: engines must not
+ * assume they are its only user any more. */
+static void mark_forked(void)
+{
+	unsigned int size = fd_table_size();
+	for (unsigned int fd = 0; size && mux_active() && fd < size; fd++) {
+		struct accel_sock *s = fd_table_get((int)fd);
+		if (sock_offloaded(s))
+			s->ops->forked(s);
+	}
+}
+
 ACCEL_EXPORT pid_t fork(void)
 {
 	pid_t pid = accel_next.fork();
 	if (pid == 0)
 		core_after_fork_child();
+	if (pid >= 0)
+		mark_forked();
 	return pid;
 }
 
@@ -55,6 +72,7 @@ ACCEL_EXPORT pid_t fork(void)
  */
 ACCEL_EXPORT pid_t vfork(void)
 {
+	core_before_vfork();
 	return fork();
 }
 #endif
@@ -62,7 +80,9 @@ ACCEL_EXPORT pid_t vfork(void)
 ACCEL_EXPORT int daemon(int nochdir, int noclose)
 {
 	int rc = accel_next.daemon(nochdir, noclose);
-	if (rc == 0)
+	if (rc == 0) {
 		core_after_fork_child(); /* only the child returns */
+		mark_forked();
+	}
 	return rc;
 }

@@ -11,7 +11,10 @@
 #include <sys/ioctl.h>
 
 #include "../../include/accel/socket.h"
+#include <string.h>
+
 #include "decide.h"
+#include "mux.h"
 #include "interpose.h"
 
 ACCEL_EXPORT int socket(int domain, int type, int protocol)
@@ -40,8 +43,12 @@ ACCEL_EXPORT int listen(int fd, int backlog)
 {
 	int rc = accel_next.listen(fd, backlog);
 	struct accel_sock *s = fd_table_get(fd);
-	if (rc == 0 && s && s->type == SOCK_STREAM)
+	if (rc == 0 && s && s->type == SOCK_STREAM && !s->decided) {
 		decide_socket(s, fd, ROLE_TCP_SERVER, NULL, NULL);
+		decide_offer_listener(s, fd, backlog);
+		if (s->ops)
+			sock_attached(s);
+	}
 	return rc;
 }
 
@@ -54,8 +61,51 @@ static void register_accepted(int listen_fd, int fd)
 	}
 }
 
+/* A listener an engine advertises: the engine accepts from either path. */
+static int engine_accept(struct accel_sock *l, int fd, struct sockaddr *addr, socklen_t *len,
+			 int flags)
+{
+	const struct engine_ops *ops;
+	void *state;
+	struct sockaddr_storage ss;
+	socklen_t want = 0;
+	if (addr && (!len || core_copy_in(&want, len, sizeof(want)) < 0))
+		return -EFAULT;
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return -EINVAL;
+	socklen_t got = sizeof(ss);
+	int nfd = l->ops->accept(l, fd, addr ? (struct sockaddr *)&ss : NULL, addr ? &got : NULL,
+				 flags, &ops, &state);
+	if (nfd < 0)
+		return nfd;
+	if (addr) {
+		memcpy(addr, &ss, want < got ? want : got);
+		*len = got;
+	}
+	struct accel_sock *s = sock_register(nfd, l->domain, l->type, l->protocol);
+	decide_inherit(s, l);
+	if (ops) {
+		if (!s) { /* no object for it: the fd cannot stay usable */
+			struct accel_sock tmp = { .ops = ops, .engine = state };
+			ops->release(&tmp);
+			libc.close(nfd);
+			return -ENOMEM;
+		}
+		s->engine = state;
+		__atomic_store_n(&s->ops, ops, __ATOMIC_RELEASE);
+		s->reason = NULL;
+		sock_attached(s);
+	} else if (s) {
+		s->reason = "the client does not run libaccel";
+	}
+	return nfd;
+}
+
 ACCEL_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
+	struct accel_sock *l = fd_table_get(fd);
+	if (unlikely(sock_offloaded(l) && l->ops->accept) && !core_in_vfork_child())
+		OFFLOAD_RETURN(int, accept, engine_accept(l, fd, addr, len, 0), fd, addr, len);
 	int nfd = accel_next.accept(fd, addr, len);
 	if (nfd >= 0)
 		register_accepted(fd, nfd);
@@ -64,6 +114,9 @@ ACCEL_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 
 ACCEL_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
+	struct accel_sock *l = fd_table_get(fd);
+	if (unlikely(sock_offloaded(l) && l->ops->accept) && !core_in_vfork_child())
+		OFFLOAD_RETURN(int, accept4, engine_accept(l, fd, addr, len, flags), fd, addr, len, flags);
 	int nfd = accel_next.accept4(fd, addr, len, flags);
 	if (nfd >= 0)
 		register_accepted(fd, nfd);
@@ -74,11 +127,22 @@ ACCEL_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct accel_sock *s = fd_table_get(fd);
 	struct sockaddr_storage ss;
+	if (unlikely(sock_offloaded(s)) && !s->ops->accept) {
+		errno = EISCONN; /* as a connected TCP socket */
+		return -1;
+	}
 	/* Read the address only as the kernel would: a bad pointer or length
 	 * gets the kernel's error, not a crash, and no decision. */
-	if (s && !s->decided && decide_copy_addr(&ss, addr, len) == 0)
+	if (s && !s->decided && decide_copy_addr(&ss, addr, len) == 0) {
 		decide_socket(s, fd, s->type == SOCK_STREAM ? ROLE_TCP_CLIENT : ROLE_UDP_CONNECT,
 			      NULL, (struct sockaddr *)&ss);
+		int rc;
+		if (decide_offer_connect(s, fd, (struct sockaddr *)&ss, len, &rc)) {
+			sock_attached(s);
+			mux_epoll_moved(s, fd);
+			OFFLOAD_RETURN(int, connect, rc, fd, addr, len);
+		}
+	}
 	return accel_next.connect(fd, addr, len);
 }
 
@@ -87,24 +151,61 @@ ACCEL_EXPORT int shutdown(int fd, int how)
 	struct accel_sock *s = fd_table_get(fd);
 	if (likely(!sock_offloaded(s)))
 		return accel_next.shutdown(fd, how);
-	return (int)libc_ret(s->ops->shutdown(s, how));
+	OFFLOAD_RETURN(int, shutdown, s->ops->shutdown(s, how), fd, how);
+}
+
+static int engine_getname(int fd, int peer, struct sockaddr *addr, socklen_t *len)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!sock_offloaded(s)) || core_in_vfork_child())
+		return -ENOSYS;
+	struct sockaddr_storage ss;
+	socklen_t want, got = sizeof(ss);
+	if (!len || core_copy_in(&want, len, sizeof(want)) < 0)
+		return -EFAULT;
+	if ((int)want < 0)
+		return -EINVAL;
+	int rc = s->ops->getname(s, fd, peer, (struct sockaddr *)&ss, &got);
+	if (rc < 0)
+		return rc;
+	if (want && !addr)
+		return -EFAULT;
+	memcpy(addr, &ss, want < got ? want : got);
+	*len = got;
+	return 0;
 }
 
 ACCEL_EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	return accel_next.getsockname(fd, addr, len);
+	int rc = engine_getname(fd, 0, addr, len);
+	if (rc == -ENOSYS)
+		return accel_next.getsockname(fd, addr, len);
+	OFFLOAD_RETURN(int, getsockname, rc, fd, addr, len);
 }
 
 ACCEL_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	return accel_next.getpeername(fd, addr, len);
+	int rc = engine_getname(fd, 1, addr, len);
+	if (rc == -ENOSYS)
+		return accel_next.getpeername(fd, addr, len);
+	OFFLOAD_RETURN(int, getpeername, rc, fd, addr, len);
 }
 
 ACCEL_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
-	struct accel_sock *s;
-	if (unlikely(level == SOL_ACCEL) && (s = fd_table_get(fd)) != NULL && !core_in_vfork_child())
-		return (int)libc_ret(decide_getsockopt(s, name, val, len));
+	struct accel_sock *s = fd_table_get(fd);
+	if (likely(!s) || core_in_vfork_child() || !s->type)
+		return accel_next.getsockopt(fd, level, name, val, len);
+	if (unlikely(level == SOL_ACCEL))
+		OFFLOAD_RETURN(int, getsockopt, decide_getsockopt(s, name, val, len), fd, level, name, val, len);
+	if (sock_offloaded(s)) {
+		socklen_t n;
+		if (!len || core_copy_in(&n, len, sizeof(n)) < 0)
+			OFFLOAD_RETURN(int, getsockopt, -EFAULT, fd, level, name, val, len);
+		int rc = s->ops->getsockopt(s, fd, level, name, val, len);
+		if (rc != -ENOSYS)
+			OFFLOAD_RETURN(int, getsockopt, rc, fd, level, name, val, len);
+	}
 	return accel_next.getsockopt(fd, level, name, val, len);
 }
 
@@ -120,8 +221,19 @@ static int is_group_join(int level, int name)
 ACCEL_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct accel_sock *s;
-	if (unlikely(level == SOL_ACCEL) && (s = fd_table_get(fd)) != NULL && !core_in_vfork_child())
-		return (int)libc_ret(decide_setsockopt(s, name, val, len));
+	if (unlikely(level == SOL_ACCEL) && (s = fd_table_get(fd)) != NULL && s->type &&
+	    !core_in_vfork_child())
+		OFFLOAD_RETURN(int, setsockopt, decide_setsockopt(s, name, val, len), fd, level, name, val, len);
+	s = fd_table_get(fd);
+	if (unlikely(sock_offloaded(s)) && !core_in_vfork_child() && len <= 256) {
+		char copy[256];
+		if (val && len && core_copy_in(copy, val, len) < 0)
+			OFFLOAD_RETURN(int, setsockopt, -EFAULT, fd, level, name, val, len);
+		int rc = s->ops->setsockopt(s, fd, level, name, val ? copy : NULL, len);
+		if (rc != -ENOSYS)
+			OFFLOAD_RETURN(int, setsockopt, rc, fd, level, name, val, len);
+		return accel_next.setsockopt(fd, level, name, val, len);
+	}
 	int rc = accel_next.setsockopt(fd, level, name, val, len);
 	if (rc == 0 && is_group_join(level, name) && (s = fd_table_get(fd)) != NULL &&
 	    s->type == SOCK_DGRAM)
@@ -140,5 +252,11 @@ ACCEL_EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
+	struct accel_sock *s = fd_table_get(fd);
+	if (unlikely(sock_offloaded(s)) && !core_in_vfork_child()) {
+		int rc = s->ops->ioctl(s, fd, request, arg);
+		if (rc != -ENOSYS)
+			OFFLOAD_RETURN(int, ioctl, rc, fd, request, arg);
+	}
 	return accel_next.ioctl(fd, request, arg);
 }

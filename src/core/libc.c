@@ -15,6 +15,8 @@
 
 #include "libc.h"
 
+extern int accel_tracing; /* trace.c */
+
 #define NOSYS (-1L)
 #define ARGS_AFTER_COMMA(...) , ##__VA_ARGS__
 
@@ -120,6 +122,7 @@ void libc_resolve(void)
 void libc_set_trace(int on)
 {
 	trace_on = on;
+	accel_tracing = on;
 	if (libc.close)
 		route();
 }

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "mux.h"
 #include "sock.h"
 
 static struct {
@@ -94,8 +95,11 @@ static void sock_put(struct accel_sock *s)
 {
 	if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
-	if (s->ops && s->ops->release)
-		s->ops->release(s);
+	if (s->ops) {
+		if (s->ops->release)
+			s->ops->release(s);
+		mux_count(-1);
+	}
 	__atomic_store_n(&s->ops, NULL, __ATOMIC_RELEASE);
 	pool_put(s);
 }
@@ -120,16 +124,23 @@ int sock_is_tracked_kind(int domain, int type, int protocol)
 	       (type == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP));
 }
 
-void sock_register(int fd, int domain, int type, int protocol)
+void sock_attached(struct accel_sock *s)
+{
+	(void)s;
+	mux_count(1);
+}
+
+struct accel_sock *sock_register(int fd, int domain, int type, int protocol)
 {
 	int saved = errno;
+	struct accel_sock *s = NULL;
 	if (!fd_table_covers(fd) && (fd_table_size() || fd_table_init() < 0 || !fd_table_covers(fd)))
 		goto out;
 	/* A stale entry means the fd was closed behind our back (close_range in a
 	 * library we do not see, say): drop it first, its object may be the one
 	 * this socket needs. */
 	put_replaced(fd_table_exchange(fd, NULL));
-	struct accel_sock *s = pool_get();
+	s = pool_get();
 	if (!s)
 		goto out; /* out of objects: the kernel carries it, untracked */
 	s->ops = NULL;
@@ -143,10 +154,14 @@ void sock_register(int fd, int domain, int type, int protocol)
 	s->no_accel = -1;
 	s->rule = NULL;
 	s->reason = NULL;
+	s->ep = NULL;
+	memset(s->ep_regs, 0, sizeof(s->ep_regs));
+	__atomic_add_fetch(&s->gen, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->refs, 1, __ATOMIC_RELEASE);
 	put_replaced(fd_table_exchange(fd, s));
 out:
 	errno = saved;
+	return s;
 }
 
 void sock_forget(int fd)

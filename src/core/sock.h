@@ -8,14 +8,26 @@
 #ifndef ACCEL_CORE_SOCK_H
 #define ACCEL_CORE_SOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine.h"
 #include "fd_table.h"
 
 struct rule;
+struct mux_ep;
+
+/* epoll sets a not yet connected stream socket is in (see mux.h). */
+#define SOCK_EP_REGS 2
+struct sock_ep_reg {
+	int used;
+	int epfd;
+	uint32_t events;
+	uint64_t data;
+};
 
 struct accel_sock {
+	/* First, in the order of struct engine_link (engine.h). */
 	const struct engine_ops *ops; /* NULL: the kernel carries this socket */
 	void *engine;                 /* the engine's private state */
 	int refs;                     /* fds referring to this object */
@@ -30,15 +42,25 @@ struct accel_sock {
 	const struct rule *rule;      /* the rule that decided, or NULL */
 	const char *reason;           /* why the kernel carries it (static text) */
 	uint32_t next_free;           /* pool link (index + 1), 0: end */
+	uint32_t gen;                 /* bumped each time the object is handed out */
+	struct mux_ep *ep;            /* an epoll fd with offloaded members */
+	struct sock_ep_reg ep_regs[SOCK_EP_REGS];
 };
+
+_Static_assert(offsetof(struct accel_sock, ops) == offsetof(struct engine_link, ops) &&
+		       offsetof(struct accel_sock, engine) == offsetof(struct engine_link, state),
+	       "struct accel_sock must start as struct engine_link");
 
 static inline int sock_offloaded(const struct accel_sock *s)
 {
 	return s && s->ops;
 }
 
-/* Start tracking a new internet socket at fd (socket(), accept()). */
-void sock_register(int fd, int domain, int type, int protocol);
+/* Start tracking a new internet socket at fd (socket(), accept()); an
+ * epoll fd has domain AF_UNSPEC and type 0. Returns the object or NULL. */
+struct accel_sock *sock_register(int fd, int domain, int type, int protocol);
+/* An engine now carries s (ops and engine set): count it. */
+void sock_attached(struct accel_sock *s);
 /* fd is about to be closed or replaced: drop its reference. */
 void sock_forget(int fd);
 /*

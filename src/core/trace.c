@@ -86,6 +86,29 @@ static void trace_result(const char *call, long rc, int err)
 #include "symbols.def"
 #undef SYM
 
+int accel_tracing;
+static _Thread_local long pending_rc;
+static _Thread_local int pending_err;
+
+void trace_pending(long rc, int err)
+{
+	pending_rc = rc;
+	pending_err = err;
+}
+
+/* The same lines for calls an engine answered (OFFLOAD_RETURN). */
+#define SYM(ret, name, params, args, sysnr, fmt, ...)                        \
+	void trace_done_##name params                                        \
+	{                                                                    \
+		char trace_call_[512];                                       \
+		snprintf(trace_call_, sizeof(trace_call_), #name "(" fmt ")", \
+			 __VA_ARGS__);                                       \
+		trace_result(trace_call_, pending_rc, pending_err);          \
+		errno = pending_err;                                         \
+	}
+#include "symbols.def"
+#undef SYM
+
 static void trace_closefrom(int lowfd)
 {
 	libc.closefrom(lowfd);

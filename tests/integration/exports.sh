@@ -13,6 +13,7 @@ expected=$(
 		sed -n 's/^SYM([^,]*, *\([A-Za-z0-9_]*\),.*/\1/p' "$src/src/core/symbols.def"
 		echo closefrom
 		echo vfork
+		printf '%s\n' execl execle execlp
 		# The documented extension API (include/accel/*.h), if any.
 		cat "$src"/include/accel/*.h 2>/dev/null | grep -v '^static' |
 			sed -n 's/^[A-Za-z_].*[ *]\(accel_[a-z0-9_]*\)(.*/\1/p'

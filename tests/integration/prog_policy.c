@@ -8,8 +8,8 @@
  * Five listeners on 127.0.0.1:PORT, one after the other, each closed before
  * the next: opted out, opted in, left alone, after a run-time os rule, after
  * a run-time accel rule on top of it. Their decisions are in libaccel's
- * debug log in that order. Under libaccel (no engine exists yet, so every
- * socket is a kernel socket) the transcript is:
+ * debug log in that order. Under libaccel the transcript is (an accel
+ * listener is also advertised by the same-host engine, shm):
  *	api: present
  *	api version: 1
  *	opt out before listen: ok
@@ -22,7 +22,7 @@
  *	write read-only engine: EPERM
  *	unknown option: ENOPROTOOPT
  *	opt in before listen: ok
- *	opted-in listener engine: ok kernel
+ *	opted-in listener engine: ok shm	(kernel when a rule says os)
  *	default listener engine: ok kernel
  *	add good rule: ok			(use os tcp_server *:1-65535)
  *	add bad rule: EINVAL			(port 0)
@@ -31,7 +31,7 @@
  *	listener engine: ok kernel
  *	listener offloaded: ok 0
  *	add accel rule on top: ok		(use accel tcp_server 127.0.0.1:PORT)
- *	listener after accel rule engine: ok kernel
+ *	listener after accel rule engine: ok shm
  * Without libaccel: "api: absent", no "api version" and no "add" lines,
  * and every SOL_ACCEL call fails with ENOPROTOOPT or EOPNOTSUPP (the
  * values read print as -1, the engine as nothing).

@@ -43,12 +43,15 @@ decision()
 	printf '%sfd [0-9]+ %s local %s remote %s: %s$' "$D" "$1" "$(re "$2")" "$(re "$3")" "$4"
 }
 
-# by_rule os|accel FILE LINE: the verdict of a socket a rule decided.
+# by_rule os|accel FILE LINE [udp]: the verdict of a socket a rule decided.
+# An accel TCP socket's engine answers on a line of its own.
 by_rule()
 {
-	local why='a rule says os'
-	[ "$1" = accel ] && why='no engine can carry it yet'
-	printf '%s by %s:%s; stays on the kernel: %s' "$1" "$(re "$2")" "$3" "$why"
+	case "$1:${4:-}" in
+	os:*) printf '%s by %s:%s; stays on the kernel: a rule says os' "$1" "$(re "$2")" "$3" ;;
+	accel:udp) printf '%s by %s:%s; stays on the kernel: no engine carries UDP yet' "$1" "$(re "$2")" "$3" ;;
+	*) printf '%s by %s:%s' "$1" "$(re "$2")" "$3" ;;
+	esac
 }
 
 # expect PROG N WHAT ERE: exactly N lines of PROG's logs in this run match ERE.
@@ -244,11 +247,11 @@ EOF
 	expect prog_threads 4 "the 4 TCP clients: accel by line 6, not os by line 7" \
 		"$(decision tcp_client 0.0.0.0:0 "127.0.0.1:$tp" "$(by_rule accel "$rules" 6)")"
 	expect prog_echo 1 "the UDP receiver (bind): accel by line 8, not os by line 11" \
-		"$(decision udp_receiver "127.0.0.1:$up" - "$(by_rule accel "$rules" 8)")"
+		"$(decision udp_receiver "127.0.0.1:$up" - "$(by_rule accel "$rules" 8 udp)")"
 	expect prog_threads 2 "the 2 UDP clients (connect): os by line 9, not accel by line 12" \
 		"$(decision udp_connect 0.0.0.0:0 "127.0.0.1:$up" "$(by_rule os "$rules" 9)")"
 	expect "$pyname" 1 "the UDP sender (first sendto): accel by line 10" \
-		"$(decision udp_sender 0.0.0.0:0 "127.0.0.1:$up" "$(by_rule accel "$rules" 10)")"
+		"$(decision udp_sender 0.0.0.0:0 "127.0.0.1:$up" "$(by_rule accel "$rules" 10 udp)")"
 	if [ "$have_v6" = 1 ]; then
 		expect prog_echo 1 "the IPv6 listener: accel by the [::1] rule, line 2" \
 			"$(decision tcp_server "[::1]:$p6" - "$(by_rule accel "$rules" 2)")"
@@ -257,7 +260,7 @@ EOF
 	fi
 	local n=$((1 + 4 + 1 + 2 + 1 + have_v6 * 2))
 	expect_all "every socket decided by a rule of the file" \
-		"(os|accel) by $(re "$rules"):[0-9]+; stays on the kernel: (a rule says os|no engine can carry it yet)\$"
+		"(os|accel) by $(re "$rules"):[0-9]+(; stays on the kernel: (a rule says os|no engine carries UDP yet))?\$"
 	local all
 	all=$(cat "$T_DIR"/logs/* | grep -Ec "${D}fd [0-9]+ ")
 	t_eq "roles (accel): decisions logged" "$n" "$all"
@@ -453,15 +456,20 @@ builtin()
 		"${D}no rules file $(re "$T_DIR/no-such-rules.conf"): using the built-in default rules\$"
 	expect "$pyname" 1 "udp_connect to port 53: os by the built-in rule (etc/libaccel.conf:$line)" \
 		"$(decision udp_connect 0.0.0.0:0 127.0.0.1:53 "$(by_rule os 'built-in default' "$line")")"
-	none='accel, no rule matched \(rules: built-in default\); stays on the kernel: no engine can carry it yet'
-	expect "$pyname" 1 "udp_receiver: accel, no rule" "$(decision udp_receiver "127.0.0.1:$free" - "$none")"
+	none='accel, no rule matched \(rules: built-in default\)'
+	local udp="$none; stays on the kernel: no engine carries UDP yet"
+	expect "$pyname" 1 "udp_receiver: accel, no rule" "$(decision udp_receiver "127.0.0.1:$free" - "$udp")"
 	expect "$pyname" 1 "udp_connect to another port: accel, no rule" \
-		"$(decision udp_connect 0.0.0.0:0 "127.0.0.1:$free" "$none")"
-	expect "$pyname" 1 "udp_sender: accel, no rule" "$(decision udp_sender 0.0.0.0:0 "127.0.0.1:$free" "$none")"
+		"$(decision udp_connect 0.0.0.0:0 "127.0.0.1:$free" "$udp")"
+	expect "$pyname" 1 "udp_sender: accel, no rule" "$(decision udp_sender 0.0.0.0:0 "127.0.0.1:$free" "$udp")"
 	local tp
 	tp=$(cat "$T_DIR/tcp_port")
 	expect "$pyname" 1 "tcp_server: accel, no rule" "$(decision tcp_server "127.0.0.1:$tp" - "$none")"
 	expect "$pyname" 1 "tcp_client: accel, no rule" "$(decision tcp_client 0.0.0.0:0 "127.0.0.1:$tp" "$none")"
+	expect "$pyname" 1 "the listener is also advertised for same-host clients" \
+		"${D}fd [0-9]+: the listener is also reachable through the shm engine\$"
+	expect "$pyname" 1 "the client connected through the rings" \
+		"${D}fd [0-9]+: connected through the shm engine\$"
 	expect "$pyname" 6 "six decisions, no more" "${D}fd [0-9]+ "
 }
 t_both builtin builtin
@@ -507,7 +515,7 @@ write read-only option: EPERM
 write read-only engine: EPERM
 unknown option: ENOPROTOOPT
 opt in before listen: ok
-opted-in listener engine: ok kernel
+opted-in listener engine: ok OPTED_IN
 default listener engine: ok kernel
 add good rule: ok
 add bad rule: EINVAL
@@ -516,7 +524,7 @@ add NULL: EINVAL
 listener engine: ok kernel
 listener offloaded: ok 0
 add accel rule on top: ok
-listener after accel rule engine: ok kernel'
+listener after accel rule engine: ok shm'
 
 # policy AUTO: prog_policy under a rules file; AUTO is ACCEL_OFFLOADED_SOCKETS.
 # AUTO=1: the file keeps servers on the kernel. AUTO=0: the file has no
@@ -536,7 +544,10 @@ policy_run()
 	t_record exit $?
 	[ "$T_MODE" = plain ] && return 0
 
-	t_eq "$T_SCENARIO: transcript" "$expected_policy_accel" "$(cat "$T_DIR/out")"
+	# Opted in: the shm engine advertises it, unless the rules (AUTO=1) say os.
+	local opted_in=shm
+	[ "$auto" = 1 ] && opted_in=kernel
+	t_eq "$T_SCENARIO: transcript" "${expected_policy_accel/OPTED_IN/$opted_in}" "$(cat "$T_DIR/out")"
 	local d=() none
 	none="no rule matched \(rules: $(re "$rules")\)"
 	d[1]="os, $none; stays on the kernel: the program asked for the kernel \(SO_ACCEL_NO_ACCEL\)"
@@ -544,7 +555,7 @@ policy_run()
 		d[2]=$(by_rule os "$rules" 1)	# the rules beat an opt-in
 		d[3]=$(by_rule os "$rules" 1)
 	else
-		d[2]="accel, $none; stays on the kernel: no engine can carry it yet"
+		d[2]="accel, $none"
 		d[3]="os, $none; stays on the kernel: no rule matched and ACCEL_OFFLOADED_SOCKETS=0"
 	fi
 	d[4]=$(by_rule os "accel_add_conf_rule#1" 1)

@@ -286,7 +286,7 @@ explain_vs_library()
 	prog=$(printf '%s\n' "$line" | sed -E "s/.* for program (.*), application id '.*'\$/\\1/")
 	id=$(printf '%s\n' "$line" | sed -E "s/.*, application id '(.*)'\$/\\1/")
 	t_eq "$T_SCENARIO: the program libaccel sees" "$pyname" "$prog"
-	local re_dec='fd [0-9]+ ([a-z_]+) local ([^ ]+) remote ([^ ]+): (accel|os)(, no rule matched \([^)]*\)| by ([^;]+));'
+	local re_dec='fd [0-9]+ ([a-z_]+) local ([^ ]+) remote ([^ ]+): (accel|os)(, no rule matched \([^)]*\)| by ([^;]+))(;|$)'
 	local role lo rem verdict rule got want
 	while IFS= read -r line; do
 		[[ $line =~ $re_dec ]] || continue

@@ -201,7 +201,7 @@ static int close_unread_child(struct shm_conn *c)
 		usleep(1000);
 	if (shm_conn_recv(c, &iov, 1, 0) != 4)
 		return 2;
-	shm_conn_close(c);
+	shm_conn_close(c, 0);
 	return 0;
 }
 
@@ -231,7 +231,7 @@ static int clean_close_child(struct shm_conn *c)
 {
 	if (send_all(c, "bye", 3) != 3)
 		return 1;
-	shm_conn_close(c);
+	shm_conn_close(c, 0);
 	return 0;
 }
 
@@ -247,7 +247,12 @@ static void test_clean_close(void **state)
 	struct iovec iov = { buf, sizeof(buf) };
 	assert_int_equal(shm_conn_recv(&p.c, &iov, 1, 0), 0);  /* end of stream */
 	assert_int_equal(finish(&p), 0);
-	assert_int_equal(shm_conn_send(&p.c, &iov, 1, 0), -EPIPE); /* nobody reads */
+	/* nobody reads: as TCP, the first send is taken (the peer's answer is a
+	 * reset, reported by the next receive), the next fails */
+	assert_int_equal(shm_conn_send(&p.c, &iov, 1, 0), sizeof(buf));
+	assert_int_equal(shm_conn_send(&p.c, &iov, 1, 0), -EPIPE);
+	assert_int_equal(shm_conn_recv(&p.c, &iov, 1, 0), -ECONNRESET);
+	assert_int_equal(shm_conn_recv(&p.c, &iov, 1, 0), 0);
 	done(&p);
 	alarm(0);
 }
@@ -265,7 +270,8 @@ static void test_peer_killed(void **state)
 	struct pair p;
 	alarm(30);
 	start(&p, SHM_RING_MIN, sleeper_child);
-	/* blocked reader: the killed peer's socket hangs up */
+	/* blocked reader: the killed peer's socket hangs up; it left nothing
+	 * of ours unread, so this is an end of stream, as TCP's FIN */
 	pid_t killer = fork();
 	if (killer == 0) {
 		usleep(100 * 1000);
@@ -274,14 +280,40 @@ static void test_peer_killed(void **state)
 	}
 	char buf[8];
 	struct iovec iov = { buf, sizeof(buf) };
-	assert_int_equal(shm_conn_recv(&p.c, &iov, 1, 0), -ECONNRESET);
+	assert_int_equal(shm_conn_recv(&p.c, &iov, 1, 0), 0);
 	waitpid(killer, NULL, 0);
-	/* blocked writer on a full ring: EPIPE within its 100 ms recheck */
+	/* nobody reads any more: one send taken, then EPIPE */
 	static char big[SHM_RING_MIN * 2];
 	struct iovec out = { big, sizeof(big) };
-	ssize_t first = shm_conn_send(&p.c, &out, 1, 0);
-	assert_int_equal(first, SHM_RING_MIN);
+	assert_int_equal(shm_conn_send(&p.c, &out, 1, 0), sizeof(big));
 	assert_int_equal(shm_conn_send(&p.c, &out, 1, 0), -EPIPE);
+	assert_int_equal(finish(&p), 128 + SIGKILL);
+	done(&p);
+	alarm(0);
+}
+
+static void test_peer_killed_while_writing(void **state)
+{
+	(void)state;
+	struct pair p;
+	alarm(30);
+	start(&p, SHM_RING_MIN, sleeper_child);
+	pid_t killer = fork();
+	if (killer == 0) {
+		usleep(100 * 1000);
+		kill(p.child, SIGKILL);
+		_exit(0);
+	}
+	/* the ring fills, the writer sleeps, the peer dies with our bytes
+	 * unread: the count so far, then a reset */
+	static char big[SHM_RING_MIN * 2];
+	struct iovec out = { big, sizeof(big) };
+	assert_int_equal(shm_conn_send(&p.c, &out, 1, 0), SHM_RING_MIN);
+	waitpid(killer, NULL, 0);
+	assert_int_equal(shm_conn_send(&p.c, &out, 1, 0), -ECONNRESET);
+	char b;
+	struct iovec in = { &b, 1 };
+	assert_int_equal(shm_conn_recv(&p.c, &in, 1, 0), -ECONNRESET);
 	assert_int_equal(finish(&p), 128 + SIGKILL);
 	done(&p);
 	alarm(0);
@@ -346,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_reset_on_unread_close),
 		cmocka_unit_test(test_clean_close),
 		cmocka_unit_test(test_peer_killed),
+		cmocka_unit_test(test_peer_killed_while_writing),
 		cmocka_unit_test(test_nonblocking_and_poll),
 		cmocka_unit_test(test_bad_memfd),
 	};

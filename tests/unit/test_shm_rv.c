@@ -4,7 +4,7 @@
  * client takes an answer only from a process of the user that owns the
  * TCP listener. Exact, wildcard, dual-stack, IPv6-only and v4-mapped
  * addresses; no listener; a squatter of another user; a name advertised
- * for a port nobody listens on; one that never answers; a name taken.
+ * for a port nobody listens on; a full backlog; a name taken.
  */
 #include "config.h"
 
@@ -75,32 +75,51 @@ static void set_dst(struct sockaddr_storage *dst, int family, const char *ip,
 	}
 }
 
-/* A child looks for dst; the parent answers on rv_fd. Child's result. */
+/*
+ * A child looks for dst and sends its hello; the parent takes it from
+ * rv_fd and checks the memfd and the addresses. The child's result.
+ */
 static int find_from_child(const struct sockaddr_storage *dst, int rv_fd)
 {
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		alarm(20);
-		int memfd = -1;
-		int c = shm_rv_find((const struct sockaddr *)dst, sizeof(*dst), 2000, &memfd);
+		int c = shm_rv_find((const struct sockaddr *)dst, sizeof(*dst));
 		if (c < 0)
 			_exit(-c);
-		struct stat st;
-		/* the memfd arrived and is the connection's mapping */
-		_exit(fstat(memfd, &st) == 0 && st.st_size > 0 ? 0 : 99);
+		int memfd = shm_conn_memfd(SHM_RING_MIN);
+		struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(4242) };
+		inet_pton(AF_INET, "127.0.0.9", &me.sin_addr);
+		if (memfd < 0 ||
+		    shm_rv_send_hello(c, memfd, (struct sockaddr *)&me, (const struct sockaddr *)dst) < 0)
+			_exit(98);
+		/* stay until the parent has read the hello */
+		struct pollfd p = { .fd = c, .events = POLLIN };
+		_exit(poll(&p, 1, 5000) == 1 ? 0 : 97);
 	}
-	int memfd = shm_conn_memfd(SHM_RING_MIN);
-	assert_true(memfd >= 0);
 	if (rv_fd >= 0) {
 		struct pollfd p = { .fd = rv_fd, .events = POLLIN };
 		if (poll(&p, 1, 3000) == 1) {
-			int c = shm_rv_answer(rv_fd, memfd);
-			if (c >= 0)
-				close(c);
+			int memfd = -1;
+			struct shm_rv_hello h;
+			int c = shm_rv_accept(rv_fd, &memfd, &h);
+			/* a refused child has connected and left without a hello */
+			if (c == -EAGAIN)
+				goto wait;
+			assert_true(c >= 0);
+			struct stat st;
+			assert_int_equal(fstat(memfd, &st), 0);
+			assert_true(st.st_size > 0);
+			assert_int_equal(ntohs(h.client.sin6_port), 4242);
+			assert_int_equal(h.client.sin6_addr.s6_addr[15], 9);
+			assert_int_equal(h.client.sin6_addr.s6_addr[10], 0xff);
+			close(memfd);
+			close(c);
+			assert_int_equal(shm_rv_accept(rv_fd, &memfd, &h), -EAGAIN);
 		}
 	}
-	close(memfd);
+wait:;
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -112,7 +131,7 @@ static void test_exact_and_wildcard(void **state)
 	(void)state;
 	struct sockaddr_storage la, dst;
 	int l = tcp_listen(AF_INET, "127.0.0.1", 0, &la);
-	int rv = shm_rv_advertise(l);
+	int rv = shm_rv_advertise(l, 8);
 	assert_true(rv >= 0);
 	set_dst(&dst, AF_INET, "127.0.0.1", &la);
 	assert_int_equal(find_from_child(&dst, rv), 0);
@@ -120,12 +139,12 @@ static void test_exact_and_wildcard(void **state)
 	set_dst(&dst, AF_INET6, "::ffff:127.0.0.1", &la);
 	assert_int_equal(find_from_child(&dst, rv), 0);
 	/* the name is taken while rv lives */
-	assert_int_equal(shm_rv_advertise(l), -EADDRINUSE);
+	assert_int_equal(shm_rv_advertise(l, 8), -EADDRINUSE);
 	close(rv);
 	close(l);
 
 	l = tcp_listen(AF_INET, "0.0.0.0", 0, &la);
-	rv = shm_rv_advertise(l);
+	rv = shm_rv_advertise(l, 8);
 	assert_true(rv >= 0);
 	set_dst(&dst, AF_INET, "127.0.0.2", &la);
 	assert_int_equal(find_from_child(&dst, rv), 0);
@@ -138,7 +157,7 @@ static void test_ipv6_and_dual_stack(void **state)
 	(void)state;
 	struct sockaddr_storage la, dst;
 	int l = tcp_listen(AF_INET6, "::", 0, &la);
-	int rv = shm_rv_advertise(l);
+	int rv = shm_rv_advertise(l, 8);
 	assert_true(rv >= 0);
 	set_dst(&dst, AF_INET6, "::1", &la);
 	assert_int_equal(find_from_child(&dst, rv), 0);
@@ -149,7 +168,7 @@ static void test_ipv6_and_dual_stack(void **state)
 	/* an IPv6-only listener: found by IPv6 clients, never by IPv4 ones
 	 * (the kernel would refuse those) */
 	l = tcp_listen(AF_INET6, "::", 1, &la);
-	rv = shm_rv_advertise(l);
+	rv = shm_rv_advertise(l, 8);
 	assert_true(rv >= 0);
 	set_dst(&dst, AF_INET6, "::1", &la);
 	assert_int_equal(find_from_child(&dst, rv), 0);
@@ -184,7 +203,7 @@ static void test_squatters(void **state)
 		if (sq == 0) {
 			if (setgid(65534) < 0 || setuid(65534) < 0)
 				_exit(1);
-			int rv = shm_rv_advertise(l);
+			int rv = shm_rv_advertise(l, 8);
 			char b = rv >= 0 ? 'y' : 'n';
 			if (write(ready[1], &b, 1) != 1)
 				_exit(1);
@@ -196,7 +215,7 @@ static void test_squatters(void **state)
 		assert_int_equal(b, 'y');
 		assert_int_equal(find_from_child(&dst, -1), EPERM);
 		/* and the real server cannot advertise while the name is taken */
-		assert_int_equal(shm_rv_advertise(l), -EADDRINUSE);
+		assert_int_equal(shm_rv_advertise(l, 8), -EADDRINUSE);
 		kill(sq, SIGKILL);
 		waitpid(sq, NULL, 0);
 		close(ready[0]);
@@ -205,16 +224,26 @@ static void test_squatters(void **state)
 	/* a name advertised for a port nobody listens on: refused */
 	struct sockaddr_storage gone;
 	int g = tcp_listen(AF_INET, "127.0.0.1", 0, &gone);
-	int rv = shm_rv_advertise(g);
+	int rv = shm_rv_advertise(g, 8);
 	assert_true(rv >= 0);
 	close(g); /* the TCP listener is gone, its name stays */
 	set_dst(&dst, AF_INET, "127.0.0.1", &gone);
 	assert_int_equal(find_from_child(&dst, rv), EPERM);
 	close(rv);
-	/* one that never answers: the client gives up in time */
-	rv = shm_rv_advertise(l);
+	/* one whose backlog is full: the client takes the kernel path */
+	rv = shm_rv_advertise(l, 0);
 	set_dst(&dst, AF_INET, "127.0.0.1", &la);
+	int waiting[4], n_waiting = 0;
+	for (int i = 0; i < 4; i++) {
+		waiting[i] = shm_rv_find((struct sockaddr *)&dst, sizeof(dst));
+		if (waiting[i] >= 0)
+			n_waiting++;
+	}
+	assert_true(n_waiting >= 1 && n_waiting < 4);
 	assert_int_equal(find_from_child(&dst, -1), ENOENT);
+	for (int i = 0; i < 4; i++)
+		if (waiting[i] >= 0)
+			close(waiting[i]);
 	close(rv);
 	close(l);
 }
@@ -235,8 +264,7 @@ static void test_names(void **state)
 	assert_string_equal(path + 1, "libaccel/tcp/2001:db8::1/443");
 	struct sockaddr un = { .sa_family = AF_UNIX };
 	assert_int_equal(shm_rv_name(&un, path, sizeof(path)), -EAFNOSUPPORT);
-	int memfd;
-	assert_int_equal(shm_rv_find((struct sockaddr *)&a, 4, 10, &memfd), -EINVAL);
+	assert_int_equal(shm_rv_find((struct sockaddr *)&a, 4), -EINVAL);
 }
 
 int main(void)

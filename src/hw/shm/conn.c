@@ -4,15 +4,15 @@
  * about to sleep raises a flag and re-checks; the side that made progress
  * publishes its counter, fences, and reads the flag. Either the sleeper
  * sees the progress or the other side sees the flag: no wake-up is lost.
- * A reader sleeps in poll() on the unix socket (woken by a doorbell byte);
- * a writer on a full ring sleeps on a futex in the shared mapping.
+ * Both a reader waiting for data and a writer waiting for room sleep on the
+ * unix socket, woken by a doorbell byte; the socket's end of stream tells
+ * that every process of the peer has closed it or died.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "sys.h"
 
 static struct shm_ring *ring_at(void *map, uint32_t size, int i)
 {
@@ -39,11 +40,11 @@ int shm_conn_memfd(uint32_t size)
 	/* Sealed size: neither side can shrink the mapping under the other
 	 * (its next access would fault with SIGBUS). */
 	if (ftruncate(fd, (off_t)len) == 0 &&
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0)
+	    shm_sys_fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0)
 		map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		int err = errno;
-		close(fd);
+		shm_sys_close(fd);
 		return -err;
 	}
 	shm_ring_init(ring_at(map, size, 0), size);
@@ -59,7 +60,7 @@ int shm_conn_attach(struct shm_conn *c, int memfd, int fd, int side)
 	if (fstat(memfd, &st) < 0)
 		return -errno;
 	/* Only a memfd whose size nobody can change again. */
-	int seals = fcntl(memfd, F_GET_SEALS);
+	int seals = shm_sys_fcntl(memfd, F_GET_SEALS, 0);
 	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW))
 		return -EINVAL;
 	size_t len = (size_t)st.st_size;
@@ -92,11 +93,11 @@ static void doorbell(struct shm_conn *c)
 	char b = 1;
 	/* The socket's own buffer holds thousands of doorbells; if it is full,
 	 * the peer has plenty to wake up to already. */
-	while (send(c->fd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno == EINTR)
+	while (shm_sys_send(c->fd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno == EINTR)
 		;
 }
 
-/* After our producer or consumer counter moved: wake a peer that sleeps. */
+/* After our producer counter moved: wake a peer that sleeps for data. */
 static void wake_reader(struct shm_conn *c)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -107,79 +108,127 @@ static void wake_reader(struct shm_conn *c)
 	}
 }
 
+/* After our consumer counter moved: wake a peer that waits for room. */
 static void wake_writer(struct shm_conn *c)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	struct shm_ring *r = c->rx.r;
 	if (shm_ring_flags(r) & SHM_RING_FULL_WAIT) {
 		shm_ring_clear_flag(r, SHM_RING_FULL_WAIT);
-		__atomic_fetch_add(&r->room_seq, 1, __ATOMIC_SEQ_CST);
-		syscall(SYS_futex, &r->room_seq, FUTEX_WAKE, 1 << 30, NULL, NULL, 0);
+		doorbell(c);
 	}
 }
 
-static void drain_doorbells(struct shm_conn *c)
+void shm_conn_drain(struct shm_conn *c)
 {
 	char buf[64];
-	while (recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT) == (ssize_t)sizeof(buf))
-		;
+	for (;;) {
+		ssize_t n = shm_sys_recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == (ssize_t)sizeof(buf))
+			continue;
+		/* End of stream or a reset on the socket: every process holding
+		 * the peer's end has closed it (or died). */
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			c->peer_gone = 1;
+		return;
+	}
+}
+
+/* The peer's processes are all gone: as TCP after its FIN, or its RST when
+ * it left bytes of ours unread. */
+static int gone_reset(const struct shm_conn *c)
+{
+	return c->peer_gone && !(shm_ring_flags(c->rx.r) & SHM_RING_EOF) &&
+	       shm_ring_unread(&c->tx);
+}
+
+/*
+ * Sleep on the socket until a doorbell, the peer's end closing, a signal or
+ * the timeout (ms, -1: none). Without a timeout this is a blocking recv, so
+ * SA_RESTART and SO_RCVTIMEO act as on a socket read. With other threads
+ * waiting on the same connection, a doorbell one of them drains could be
+ * the one we need: then sleep in short slices and look again.
+ * 0, -EINTR, -EAGAIN (timed out).
+ */
+static int conn_sleep(struct shm_conn *c, int timeout_ms)
+{
+	int rc = 0;
+	unsigned int others = __atomic_fetch_add(&c->waiters, 1, __ATOMIC_SEQ_CST);
+	if (others && (timeout_ms < 0 || timeout_ms > 20))
+		timeout_ms = 20;
+	if (timeout_ms < 0) {
+		char b;
+		if (shm_sys_recv(c->fd, &b, 1, MSG_PEEK) < 0 && errno != ECONNRESET)
+			rc = -errno;
+	} else {
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		int n = shm_sys_poll(&p, 1, timeout_ms);
+		if (n < 0)
+			rc = -errno;
+		else if (n == 0 && !others)
+			rc = -EAGAIN;
+	}
+	__atomic_fetch_sub(&c->waiters, 1, __ATOMIC_SEQ_CST);
+	if (rc == 0)
+		shm_conn_drain(c);
+	return rc == -EWOULDBLOCK ? -EAGAIN : rc;
 }
 
 static int reset(const struct shm_conn *c)
 {
 	return ((shm_ring_flags(c->rx.r) | shm_ring_flags(c->tx.r)) & SHM_RING_RESET) ||
-	       c->rx.broken || c->tx.broken;
+	       c->rx.broken || c->tx.broken || gone_reset(c);
 }
 
-/* Sleep until the peer may have written, or an error. 0, -EINTR, -ECONNRESET. */
+static int rx_ended(const struct shm_conn *c)
+{
+	return (shm_ring_flags(c->rx.r) & SHM_RING_EOF) || c->peer_gone;
+}
+
+unsigned int shm_conn_arm(struct shm_conn *c, unsigned int events)
+{
+	if (events & POLLIN)
+		shm_ring_set_flag(c->rx.r, SHM_RING_SLEEPING);
+	if (events & POLLOUT)
+		shm_ring_set_flag(c->tx.r, SHM_RING_FULL_WAIT);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* flag before re-check: Dekker */
+	return shm_conn_poll(c) & (events | POLLERR | POLLHUP);
+}
+
+/* Sleep until the peer may have written, or an error. 0, -EINTR, -EAGAIN. */
 static int wait_readable(struct shm_conn *c)
 {
 	struct shm_ring *r = c->rx.r;
 	shm_ring_set_flag(r, SHM_RING_SLEEPING);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* flag before re-check: Dekker */
-	if (shm_ring_readable(&c->rx) || (shm_ring_flags(r) & (SHM_RING_EOF | SHM_RING_RESET))) {
-		shm_ring_clear_flag(r, SHM_RING_SLEEPING);
-		return 0;
-	}
-	struct pollfd p = { .fd = c->fd, .events = POLLIN };
-	int rc = poll(&p, 1, -1);
-	int err = errno;
-	shm_ring_clear_flag(r, SHM_RING_SLEEPING);
-	if (rc < 0)
-		return -err;
-	if (p.revents & (POLLHUP | POLLERR)) {
-		/* The peer's process is gone. Bytes it wrote stay readable; then
-		 * a clean end if it had shut down, else a reset. */
-		if (!shm_ring_readable(&c->rx) && !(shm_ring_flags(r) & SHM_RING_EOF))
-			return -ECONNRESET;
-	}
-	drain_doorbells(c);
-	return 0;
+	int rc = 0;
+	if (!shm_ring_readable(&c->rx) && !(shm_ring_flags(r) & (SHM_RING_EOF | SHM_RING_RESET)) &&
+	    !c->peer_gone)
+		rc = conn_sleep(c, -1);
+	return rc;
 }
 
-/* Sleep until the peer may have made room. 0, -EINTR, -EPIPE. */
-static int wait_writable(struct shm_conn *c)
+/* Sleep until the peer may have made room. 0, -EINTR, -EAGAIN. */
+static int wait_writable(struct shm_conn *c, long deadline_ms)
 {
 	struct shm_ring *r = c->tx.r;
-	uint32_t seq = __atomic_load_n(&r->room_seq, __ATOMIC_SEQ_CST);
 	shm_ring_set_flag(r, SHM_RING_FULL_WAIT);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (shm_ring_writable(&c->tx) || (shm_ring_flags(r) & (SHM_RING_GONE | SHM_RING_RESET))) {
-		shm_ring_clear_flag(r, SHM_RING_FULL_WAIT);
+	if (shm_ring_writable(&c->tx) || (shm_ring_flags(r) & (SHM_RING_GONE | SHM_RING_RESET)) ||
+	    c->peer_gone)
 		return 0;
+	int timeout = -1;
+	if (deadline_ms >= 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		long left = deadline_ms - (ts.tv_sec * 1000L + ts.tv_nsec / 1000000L);
+		if (left <= 0)
+			return -EAGAIN;
+		timeout = (int)left;
 	}
-	/* Also woken by the peer's death: poll the socket for HUP with a futex
-	 * timeout, so a killed peer is noticed within 100 ms. */
-	struct timespec t = { 0, 100 * 1000 * 1000 };
-	long rc = syscall(SYS_futex, &r->room_seq, FUTEX_WAIT, seq, &t, NULL, 0);
-	int err = errno;
-	shm_ring_clear_flag(r, SHM_RING_FULL_WAIT);
-	if (rc < 0 && err == EINTR)
-		return -EINTR;
-	struct pollfd p = { .fd = c->fd, .events = 0 };
-	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)))
-		return -EPIPE;
-	return 0;
+	int rc = conn_sleep(c, timeout);
+	/* A blocking recv on the socket ends at SO_RCVTIMEO, which is not ours. */
+	return rc == -EAGAIN && deadline_ms < 0 ? 0 : rc;
 }
 
 static int iov_sum(const struct iovec *iov, int iovcnt, size_t *total)
@@ -211,8 +260,17 @@ static int iov_advance(const struct iovec *iov, int iovcnt, size_t skip, struct 
 	return n;
 }
 
-/* As a blocking TCP send: all of it, unless an error or a signal comes
- * after some bytes went, then the count so far. */
+static long deadline_after(int ms)
+{
+	if (ms <= 0)
+		return -1;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L + ms;
+}
+
+/* As a blocking TCP send: all of it, unless an error, a signal or the send
+ * timeout comes after some bytes went, then the count so far. */
 ssize_t shm_conn_send(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags)
 {
 	size_t want, done = 0;
@@ -220,9 +278,17 @@ ssize_t shm_conn_send(struct shm_conn *c, const struct iovec *iov, int iovcnt, i
 	if (iov_sum(iov, iovcnt, &want) < 0)
 		return -EINVAL;
 	int block = !c->nonblock && !(flags & MSG_DONTWAIT);
+	long deadline = -1;
 	for (;;) {
 		uint32_t f = shm_ring_flags(c->tx.r);
-		int err = reset(c) ? -ECONNRESET : (f & (SHM_RING_GONE | SHM_RING_EOF)) ? -EPIPE : 0;
+		int err = reset(c) ? -ECONNRESET : (f & SHM_RING_EOF) || c->rst ? -EPIPE : 0;
+		if (!err && ((f & SHM_RING_GONE) || c->peer_gone)) {
+			/* As TCP: the first send after the peer closed is accepted
+			 * (its answer is a reset); the next fails. */
+			c->rst = 1;
+			c->rst_unread = 1;
+			return done ? (ssize_t)done : (ssize_t)want;
+		}
 		if (err)
 			return done ? (ssize_t)done : err;
 		int n_iov = done ? iov_advance(iov, iovcnt, done, rest) : iovcnt;
@@ -236,7 +302,9 @@ ssize_t shm_conn_send(struct shm_conn *c, const struct iovec *iov, int iovcnt, i
 			return -EAGAIN;
 		if (n)
 			continue;
-		int rc = wait_writable(c);
+		if (deadline < 0 && c->sndtimeo_ms > 0)
+			deadline = deadline_after(c->sndtimeo_ms);
+		int rc = wait_writable(c, deadline);
 		if (rc < 0)
 			return done ? (ssize_t)done : rc;
 	}
@@ -244,30 +312,44 @@ ssize_t shm_conn_send(struct shm_conn *c, const struct iovec *iov, int iovcnt, i
 
 ssize_t shm_conn_recv(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags)
 {
-	size_t want;
+	size_t want, done = 0;
+	struct iovec rest[64];
 	if (iov_sum(iov, iovcnt, &want) < 0)
 		return -EINVAL;
 	if (!want)
 		return 0; /* as TCP: a zero-length read returns 0 at once */
+	int waitall = (flags & (MSG_WAITALL | MSG_PEEK)) == MSG_WAITALL;
+	if (c->rst_unread && !shm_ring_readable(&c->rx)) {
+		c->rst_unread = 0; /* the reset our last send drew, reported once */
+		return -ECONNRESET;
+	}
 	for (;;) {
 		if (c->rx.broken || c->tx.broken)
-			return -ECONNRESET;
+			return done ? (ssize_t)done : -ECONNRESET;
 		/* Bytes already here are delivered before a reset is reported. */
-		size_t n = shm_ring_read(&c->rx, iov, iovcnt, flags & MSG_PEEK);
-		if (n) {
-			if (!(flags & MSG_PEEK))
-				wake_writer(c);
-			return (ssize_t)n;
-		}
+		int n_iov = done ? iov_advance(iov, iovcnt, done, rest) : iovcnt;
+		size_t n = shm_ring_read(&c->rx, done ? rest : iov, n_iov, flags & MSG_PEEK);
+		if (n && !(flags & MSG_PEEK))
+			wake_writer(c);
+		done += n;
+		if (done && (!waitall || done == want))
+			return (ssize_t)done;
+		if (n)
+			continue;
 		if (reset(c))
-			return -ECONNRESET;
-		if (shm_ring_flags(c->rx.r) & SHM_RING_EOF)
-			return 0;
-		if (c->nonblock || (flags & MSG_DONTWAIT))
-			return -EAGAIN;
+			return done ? (ssize_t)done : -ECONNRESET;
+		if (rx_ended(c) || c->rd_shut)
+			return (ssize_t)done;
+		if (c->nonblock || (flags & MSG_DONTWAIT)) {
+			/* Now and then ask the kernel whether the peer is still there:
+			 * a program that only polls this way must see it go. */
+			if (!(++c->idle_checks & 63))
+				shm_conn_drain(c);
+			return done ? (ssize_t)done : -EAGAIN;
+		}
 		int rc = wait_readable(c);
 		if (rc < 0)
-			return rc;
+			return done ? (ssize_t)done : rc;
 	}
 }
 
@@ -275,38 +357,52 @@ void shm_conn_shutdown_write(struct shm_conn *c)
 {
 	shm_ring_set_flag(c->tx.r, SHM_RING_EOF);
 	wake_reader(c);
+	doorbell(c); /* a peer in poll for POLLRDHUP alone sleeps unarmed */
 }
 
-void shm_conn_close(struct shm_conn *c)
+void shm_conn_shutdown_read(struct shm_conn *c)
 {
-	if (shm_ring_readable(&c->rx)) {
-		/* Unread data: the peer sees a reset, as with TCP. */
+	/* As Linux TCP: reads end once the ring is empty; the peer may still
+	 * send until the ring is full. */
+	c->rd_shut = 1;
+}
+
+void shm_conn_close(struct shm_conn *c, int abort)
+{
+	if (c->shared) {
+		/* Another process may still use this end: the kernel tells the
+		 * peer when the last one closes the socket. */
+		shm_conn_detach(c);
+		return;
+	}
+	if (abort || shm_ring_readable(&c->rx)) {
+		/* Unread data (or SO_LINGER 0): the peer sees a reset, as with TCP. */
 		shm_ring_set_flag(c->rx.r, SHM_RING_RESET);
 		shm_ring_set_flag(c->tx.r, SHM_RING_RESET);
 	}
 	shm_ring_set_flag(c->rx.r, SHM_RING_GONE);
-	shm_conn_shutdown_write(c);
-	/* A writer waiting for room must hear that nobody will read. */
-	shm_ring_set_flag(c->rx.r, SHM_RING_FULL_WAIT);
-	wake_writer(c);
-	doorbell(c);
+	shm_ring_set_flag(c->tx.r, SHM_RING_EOF);
+	/* No doorbell: the socket may be closed already. The kernel's close of
+	 * it wakes the peer, which then reads these flags. */
 	shm_conn_detach(c);
 }
 
-short shm_conn_poll(struct shm_conn *c)
+unsigned int shm_conn_poll(struct shm_conn *c)
 {
-	short ev = 0;
+	unsigned int ev = 0;
 	uint32_t in = shm_ring_flags(c->rx.r), out = shm_ring_flags(c->tx.r);
-	size_t readable = shm_ring_readable(&c->rx), writable = shm_ring_writable(&c->tx);
-	if (((in | out) & SHM_RING_RESET) || c->rx.broken || c->tx.broken)
-		return POLLIN | POLLOUT | POLLERR | POLLHUP;
-	if (readable || (in & SHM_RING_EOF))
+	if (((in | out) & SHM_RING_RESET) || c->rx.broken || c->tx.broken || gone_reset(c))
+		return POLLIN | POLLOUT | POLLERR | POLLHUP | POLLRDHUP;
+	int ended = (in & SHM_RING_EOF) || c->peer_gone;
+	if (shm_ring_readable(&c->rx) || ended || c->rd_shut)
 		ev |= POLLIN;
+	if (ended || c->rd_shut)
+		ev |= POLLRDHUP;
 	/* A closed peer still looks writable: the send reports the error. */
-	if (writable || (out & SHM_RING_GONE))
+	if (shm_ring_writable(&c->tx) || (out & (SHM_RING_GONE | SHM_RING_EOF)) || c->peer_gone)
 		ev |= POLLOUT;
 	/* Hang-up only when both directions are shut, ours included (TCP). */
-	if ((in & SHM_RING_EOF) && (out & SHM_RING_EOF))
+	if (ended && (out & SHM_RING_EOF))
 		ev |= POLLHUP;
 	return ev;
 }

@@ -22,6 +22,14 @@ struct shm_conn {
 	struct shm_ring_end rx; /* we consume from it */
 	int fd;                 /* unix stream socket to the peer */
 	int nonblock;           /* O_NONBLOCK as the program set it */
+	int sndtimeo_ms;        /* SO_SNDTIMEO (0: none); SO_RCVTIMEO is the socket's own */
+	int peer_gone;          /* the socket said every holder of the peer's end is gone */
+	int rd_shut;            /* shutdown(SHUT_RD) */
+	int shared;             /* a fork copied this end: close only unmaps */
+	int rst;                /* we sent after the peer closed: it "answered" a reset */
+	int rst_unread;         /* that reset is still to be reported by a receive */
+	unsigned int waiters;   /* threads asleep on this connection */
+	unsigned int idle_checks;
 	void *map;
 	size_t map_len;
 };
@@ -39,15 +47,29 @@ int shm_conn_attach(struct shm_conn *c, int memfd, int fd, int side);
 void shm_conn_detach(struct shm_conn *c);
 
 /* Like send/recv on a stream: a count, 0 at end of stream (recv), or
- * -EAGAIN, -EPIPE, -ECONNRESET, -EINTR. flags: MSG_DONTWAIT, MSG_PEEK. */
+ * -EAGAIN, -EPIPE, -ECONNRESET, -EINTR. flags: MSG_DONTWAIT, MSG_PEEK,
+ * MSG_WAITALL. Blocking follows c->nonblock; SO_RCVTIMEO set on the socket
+ * and c->sndtimeo_ms bound the waits (then -EAGAIN). */
 ssize_t shm_conn_send(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags);
 ssize_t shm_conn_recv(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags);
-/* No more data from us (shutdown SHUT_WR, or close). */
+/* shutdown(SHUT_WR) and (SHUT_RD). */
 void shm_conn_shutdown_write(struct shm_conn *c);
-/* We are gone: the peer gets ECONNRESET if we leave data unread. */
-void shm_conn_close(struct shm_conn *c);
+void shm_conn_shutdown_read(struct shm_conn *c);
+/* We are gone: the peer gets ECONNRESET if we leave data unread, or when
+ * abort is set (SO_LINGER with a zero timeout). Unmaps. Does not touch the
+ * socket: closing it is what wakes the peer. */
+void shm_conn_close(struct shm_conn *c, int abort);
 
-/* Readiness now, as poll would report it: POLLIN, POLLOUT, POLLHUP, POLLERR. */
-short shm_conn_poll(struct shm_conn *c);
+/* Readiness now, as poll would report it: POLLIN, POLLOUT, POLLRDHUP,
+ * POLLHUP, POLLERR. No system call. */
+unsigned int shm_conn_poll(struct shm_conn *c);
+/*
+ * About to sleep in the kernel on c->fd for `events` (POLLIN, POLLOUT): ask
+ * the peer to ring the doorbell on its next push or pop. Returns the events
+ * already true (then do not sleep).
+ */
+unsigned int shm_conn_arm(struct shm_conn *c, unsigned int events);
+/* Consume doorbells after a wake-up; notices the peer's end closing. */
+void shm_conn_drain(struct shm_conn *c);
 
 #endif

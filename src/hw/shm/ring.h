@@ -33,7 +33,7 @@ struct shm_ring {
 	_Alignas(64) uint32_t flags; /* SHM_RING_* */
 	uint32_t size;               /* data bytes, a power of two */
 	uint32_t magic;
-	uint32_t room_seq;           /* futex word: bumped when a waiting producer may go on */
+	uint32_t reserved;
 	_Alignas(64) unsigned char data[];
 };
 

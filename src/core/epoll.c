@@ -1,0 +1,634 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * epoll over kernel and offloaded fds. Kernel fds stay in the program's
+ * epoll set as they are. An offloaded fd is a node of that set instead; its
+ * wait fds (doorbells, or a listener's two kernel fds) sit in the program's
+ * set too, under a key only libaccel uses (a tag no user pointer carries,
+ * and the node's index). epoll_wait scans the nodes' readiness from memory,
+ * then asks the kernel; it sleeps only after arming every node, so a
+ * doorbell wakes it. Nesting depth is the program's own. Control calls take
+ * a lock; epoll_wait takes none.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "interpose.h"
+#include "mux.h"
+
+struct ep_node {
+	struct accel_sock *s;
+	uint32_t gen;          /* s->gen when added: a reused object is not ours */
+	int fd;
+	uint32_t events;       /* what the program asked */
+	uint64_t data;
+	int active;            /* registered (DEL clears it; the node is reused) */
+	int fired;             /* EPOLLONESHOT reported: silent until EPOLL_CTL_MOD */
+	int gone;              /* its wait fds left the set (peer gone) */
+	unsigned int last_rev; /* for edge-triggered: last readiness seen */
+	unsigned long last_prog;
+};
+
+#define EP_CHUNK 256
+#define EP_CHUNKS 4096 /* at most a million offloaded fds in one set */
+
+struct mux_ep {
+	uint64_t tag;          /* high 32 bits of our keys in the kernel set */
+	int lock;
+	int n_active;
+	unsigned int n_nodes;  /* nodes ever made (indexes below are valid) */
+	struct ep_node *chunks[EP_CHUNKS];
+};
+
+static struct ep_node *node_at(struct mux_ep *ep, unsigned int i)
+{
+	return &ep->chunks[i / EP_CHUNK][i % EP_CHUNK];
+}
+
+static unsigned int ep_nodes(struct mux_ep *ep)
+{
+	return __atomic_load_n(&ep->n_nodes, __ATOMIC_ACQUIRE);
+}
+
+/* The key of node i in the kernel set. */
+static uint64_t key_of(struct mux_ep *ep, unsigned int i)
+{
+	return ep->tag | i;
+}
+
+/* Our node for a key the kernel returned, or NULL: the program's own. */
+static struct ep_node *node_of_key(struct mux_ep *ep, uint64_t key)
+{
+	if ((key & 0xffffffff00000000ULL) != ep->tag || (uint32_t)key >= ep_nodes(ep))
+		return NULL;
+	return node_at(ep, (uint32_t)key);
+}
+
+static void ep_lock(struct mux_ep *ep)
+{
+	while (__atomic_exchange_n(&ep->lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void ep_unlock(struct mux_ep *ep)
+{
+	__atomic_store_n(&ep->lock, 0, __ATOMIC_RELEASE);
+}
+
+static int node_valid(const struct ep_node *n)
+{
+	return __atomic_load_n(&n->active, __ATOMIC_ACQUIRE) && n->s->gen == n->gen &&
+	       sock_offloaded(n->s);
+}
+
+static const struct engine_ops epoll_ops;
+
+/* The epoll object of epfd, or NULL if there is none yet. */
+static struct mux_ep *ep_find(int epfd)
+{
+	struct accel_sock *o = fd_table_get(epfd);
+	return o ? o->ep : NULL;
+}
+
+static struct mux_ep *ep_new(void)
+{
+	struct mux_ep *ep = calloc(1, sizeof(*ep));
+	if (!ep)
+		return NULL;
+	/* 0xacce in the top bits: no user-space pointer looks like that. */
+	static uint32_t serial;
+	uint32_t low = (uint32_t)(uintptr_t)ep >> 4 ^ __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
+	ep->tag = (uint64_t)(0xacce0000u | (low & 0xffff)) << 32;
+	return ep;
+}
+
+/* epfd took its first offloaded member: from now on it is carried too. */
+static int ep_attach(int epfd, struct mux_ep *ep)
+{
+	struct accel_sock *o = sock_register(epfd, AF_UNSPEC, 0, 0);
+	if (!o)
+		return -ENOMEM;
+	o->ep = ep;
+	o->engine = ep;
+	__atomic_store_n(&o->ops, &epoll_ops, __ATOMIC_RELEASE);
+	sock_attached(o);
+	return 0;
+}
+
+static struct ep_node *find_node(struct mux_ep *ep, struct accel_sock *s, int fd)
+{
+	for (unsigned int i = 0; i < ep_nodes(ep); i++) {
+		struct ep_node *n = node_at(ep, i);
+		if (node_valid(n) && n->s == s && n->fd == fd)
+			return n;
+	}
+	return NULL;
+}
+
+/* A free node (reused, or new), or NULL; *index gets its index. */
+static struct ep_node *free_node(struct mux_ep *ep, unsigned int *index)
+{
+	unsigned int n = ep_nodes(ep);
+	for (unsigned int i = 0; i < n; i++) {
+		struct ep_node *node = node_at(ep, i);
+		if (!__atomic_load_n(&node->active, __ATOMIC_ACQUIRE) || !node_valid(node)) {
+			if (__atomic_load_n(&node->active, __ATOMIC_ACQUIRE)) {
+				/* its socket went without a DEL: the kernel dropped it */
+				__atomic_store_n(&node->active, 0, __ATOMIC_RELEASE);
+				ep->n_active--;
+			}
+			*index = i;
+			return node;
+		}
+	}
+	if (n / EP_CHUNK >= EP_CHUNKS)
+		return NULL;
+	if (!ep->chunks[n / EP_CHUNK] &&
+	    !(ep->chunks[n / EP_CHUNK] = calloc(EP_CHUNK, sizeof(struct ep_node))))
+		return NULL;
+	*index = n;
+	return node_at(ep, n);
+}
+
+/* What the kernel watches for a node: POLLIN on doorbells, or the
+ * program's own events on a listener's fds (kernel readiness). */
+static uint32_t kernel_events(const struct accel_sock *s, uint32_t events)
+{
+	if (!s->ops->kernel_readiness)
+		return EPOLLIN;
+	return (events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI | EPOLLET)) | EPOLLIN;
+}
+
+/* Put a node's wait fds in the program's set (op), under the node's key. */
+static int kernel_ctl(int epfd, struct mux_ep *ep, int op, struct ep_node *n, unsigned int index,
+		     uint32_t events)
+{
+	int w[ENGINE_WAIT_FDS];
+	int nw = n->s->ops->wait_fds(n->s, n->fd, w);
+	for (int i = 0; i < nw; i++) {
+		struct epoll_event ev = { .events = events, .data.u64 = key_of(ep, index) };
+		if (libc.epoll_ctl(epfd, op, w[i], &ev) < 0 && op != EPOLL_CTL_DEL) {
+			int err = errno;
+			for (int j = 0; j < i && op == EPOLL_CTL_ADD; j++)
+				libc.epoll_ctl(epfd, EPOLL_CTL_DEL, w[j], &ev);
+			return -err;
+		}
+	}
+	return 0;
+}
+
+static unsigned int index_of(struct mux_ep *ep, const struct ep_node *n)
+{
+	for (unsigned int c = 0; c < EP_CHUNKS && ep->chunks[c]; c++)
+		if (n >= ep->chunks[c] && n < ep->chunks[c] + EP_CHUNK)
+			return c * EP_CHUNK + (unsigned int)(n - ep->chunks[c]);
+	return 0;
+}
+
+int mux_epoll_ctl(int epfd, int op, int fd, struct accel_sock *s, struct epoll_event *ev)
+{
+	struct epoll_event e = { 0 };
+	if (op != EPOLL_CTL_DEL && (!ev || core_copy_in(&e, ev, sizeof(e)) < 0))
+		return -EFAULT;
+	if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL)
+		return -EINVAL;
+	if (epfd == fd)
+		return -EINVAL;
+	struct mux_ep *ep = ep_find(epfd), *fresh_ep = NULL;
+	if (!ep) {
+		struct accel_sock *o = fd_table_get(epfd);
+		if (o && o->type)
+			return -EINVAL; /* a socket, not an epoll fd */
+		if (op != EPOLL_CTL_ADD) /* the kernel's answer: EBADF, EINVAL or ENOENT */
+			return libc.epoll_ctl(epfd, op, fd, &e) < 0 ? -errno : -ENOENT;
+		if (!(ep = fresh_ep = ep_new()))
+			return -ENOMEM;
+	}
+	ep_lock(ep);
+	struct ep_node *n = find_node(ep, s, fd);
+	unsigned int index = n ? index_of(ep, n) : 0;
+	int rc = 0;
+	if (op == EPOLL_CTL_ADD) {
+		if (n) {
+			rc = -EEXIST;
+			goto out;
+		}
+		if (!(n = free_node(ep, &index))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		n->s = s;
+		n->gen = s->gen;
+		n->fd = fd;
+		n->events = e.events;
+		n->data = e.data.u64;
+		n->fired = n->gone = 0;
+		n->last_rev = 0;
+		n->last_prog = s->ops->progress(s);
+		/* The kernel checks epfd, the fd and loops of nested sets here. */
+		rc = kernel_ctl(epfd, ep, EPOLL_CTL_ADD, n, index, kernel_events(s, e.events));
+		if (rc < 0)
+			goto out;
+		if (fresh_ep && (rc = ep_attach(epfd, ep)) < 0) {
+			kernel_ctl(epfd, ep, EPOLL_CTL_DEL, n, index, 0);
+			goto out;
+		}
+		fresh_ep = NULL;
+		__atomic_store_n(&n->active, 1, __ATOMIC_RELEASE);
+		if (index == ep->n_nodes)
+			__atomic_store_n(&ep->n_nodes, index + 1, __ATOMIC_RELEASE);
+		ep->n_active++;
+	} else if (!n) {
+		rc = -ENOENT;
+	} else if (op == EPOLL_CTL_MOD) {
+		__atomic_store_n(&n->events, e.events, __ATOMIC_RELAXED);
+		__atomic_store_n(&n->data, e.data.u64, __ATOMIC_RELAXED);
+		n->last_rev = 0;
+		__atomic_store_n(&n->fired, 0, __ATOMIC_RELEASE);
+		if (!n->gone)
+			kernel_ctl(epfd, ep, EPOLL_CTL_MOD, n, index, kernel_events(s, e.events));
+	} else {
+		if (!n->gone)
+			kernel_ctl(epfd, ep, EPOLL_CTL_DEL, n, index, 0);
+		__atomic_store_n(&n->active, 0, __ATOMIC_RELEASE);
+		ep->n_active--;
+	}
+out:
+	ep_unlock(ep);
+	if (fresh_ep) {
+		for (unsigned int c = 0; c < EP_CHUNKS && fresh_ep->chunks[c]; c++)
+			free(fresh_ep->chunks[c]);
+		free(fresh_ep);
+	}
+	return rc;
+}
+
+/* A stream socket not yet connected remembers its epoll sets: if an engine
+ * takes it at connect, the registrations move over (mux_epoll_moved). */
+void mux_epoll_record(struct accel_sock *s, int epfd, int op, const struct epoll_event *ev)
+{
+	int free_slot = -1;
+	for (int i = 0; i < SOCK_EP_REGS; i++) {
+		struct sock_ep_reg *r = &s->ep_regs[i];
+		if (r->used && r->epfd == epfd) {
+			if (op == EPOLL_CTL_DEL) {
+				r->used = 0;
+			} else {
+				r->events = ev->events;
+				r->data = ev->data.u64;
+			}
+			return;
+		}
+		if (!r->used && free_slot < 0)
+			free_slot = i;
+	}
+	if (op == EPOLL_CTL_ADD && free_slot >= 0) {
+		struct sock_ep_reg *r = &s->ep_regs[free_slot];
+		r->epfd = epfd;
+		r->events = ev->events;
+		r->data = ev->data.u64;
+		r->used = 1;
+	}
+}
+
+void mux_epoll_moved(struct accel_sock *s, int fd)
+{
+	for (int i = 0; i < SOCK_EP_REGS; i++) {
+		struct sock_ep_reg *r = &s->ep_regs[i];
+		if (!r->used)
+			continue;
+		struct epoll_event ev = { .events = r->events, .data.u64 = r->data };
+		r->used = 0;
+		/* The kernel dropped the old TCP socket from the set with its file. */
+		mux_epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, s, &ev);
+	}
+}
+
+/* Readiness of a node as epoll reports it now, edges and one-shots applied. */
+static unsigned int node_events(struct ep_node *n)
+{
+	struct accel_sock *s = n->s;
+	uint32_t want = __atomic_load_n(&n->events, __ATOMIC_RELAXED);
+	unsigned int rev = s->ops->poll(s, n->fd) & (want | EPOLLERR | EPOLLHUP);
+	if (want & EPOLLET) {
+		unsigned long prog = s->ops->progress(s);
+		unsigned int fresh = rev & ~n->last_rev;
+		int moved = prog != n->last_prog;
+		n->last_rev = rev;
+		n->last_prog = prog;
+		if (!fresh && !moved)
+			return 0;
+	}
+	return rev;
+}
+
+static int scan(struct mux_ep *ep, struct epoll_event *out, int max)
+{
+	int k = 0;
+	unsigned int count = ep_nodes(ep);
+	for (unsigned int i = 0; i < count && k < max; i++) {
+		struct ep_node *n = node_at(ep, i);
+		if (!node_valid(n) || n->s->ops->kernel_readiness ||
+		    __atomic_load_n(&n->fired, __ATOMIC_ACQUIRE))
+			continue;
+		unsigned int rev = node_events(n);
+		if (!rev)
+			continue;
+		if ((n->events & EPOLLONESHOT) && __atomic_exchange_n(&n->fired, 1, __ATOMIC_ACQ_REL))
+			continue; /* another thread reported it */
+		out[k].events = rev;
+		out[k].data.u64 = __atomic_load_n(&n->data, __ATOMIC_RELAXED);
+		k++;
+	}
+	return k;
+}
+
+static int arm_all(struct mux_ep *ep)
+{
+	int ready = 0;
+	unsigned int count = ep_nodes(ep);
+	for (unsigned int i = 0; i < count; i++) {
+		struct ep_node *n = node_at(ep, i);
+		if (node_valid(n) && !n->s->ops->kernel_readiness && !n->fired &&
+		    n->s->ops->arm(n->s, n->events & (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI)))
+			ready = 1;
+	}
+	return ready;
+}
+
+/* A listener's event from the kernel, as the program sees it. */
+static int kernel_node_event(int epfd, struct mux_ep *ep, struct ep_node *n, uint32_t kev,
+			     struct epoll_event *out, int k)
+{
+	uint64_t data = __atomic_load_n(&n->data, __ATOMIC_RELAXED);
+	uint32_t rev = kev & (n->events | EPOLLERR | EPOLLHUP);
+	for (int i = 0; i < k; i++)
+		if (out[i].data.u64 == data) { /* its other fd fired too */
+			out[i].events |= rev;
+			return k;
+		}
+	if (__atomic_load_n(&n->fired, __ATOMIC_ACQUIRE))
+		return k;
+	if (n->events & EPOLLONESHOT) {
+		if (__atomic_exchange_n(&n->fired, 1, __ATOMIC_ACQ_REL))
+			return k;
+		ep_lock(ep);
+		if (node_valid(n))
+			kernel_ctl(epfd, ep, EPOLL_CTL_MOD, n, index_of(ep, n), 0);
+		ep_unlock(ep);
+	}
+	out[k].events = rev;
+	out[k].data.u64 = data;
+	return k + 1;
+}
+
+/*
+ * The kernel's part: epoll_pwait on the program's set. Our keys are taken
+ * out: a doorbell is consumed, a listener's event becomes the program's.
+ * Returns the program's events or -errno.
+ */
+static int kernel_part(struct mux_ep *ep, int epfd, struct epoll_event *out, int max,
+		       int timeout_ms, const sigset_t *mask)
+{
+	int r = libc.epoll_pwait(epfd, out, max, timeout_ms, mask);
+	if (r <= 0)
+		return r < 0 ? -errno : 0;
+	int k = 0;
+	for (int i = 0; i < r; i++) {
+		struct ep_node *n = node_of_key(ep, out[i].data.u64);
+		if (!n) {
+			out[k++] = out[i];
+			continue;
+		}
+		if (!node_valid(n))
+			continue;
+		if (n->s->ops->kernel_readiness) {
+			k = kernel_node_event(epfd, ep, n, out[i].events, out, k);
+		} else if (n->s->ops->woken(n->s) && !n->gone) {
+			/* The doorbell fd stays readable (peer gone): stop waking on it. */
+			ep_lock(ep);
+			if (node_valid(n) && !n->gone) {
+				kernel_ctl(epfd, ep, EPOLL_CTL_DEL, n, index_of(ep, n), 0);
+				n->gone = 1;
+			}
+			ep_unlock(ep);
+		}
+	}
+	return k;
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int ms_left(long long deadline)
+{
+	if (deadline < 0)
+		return -1;
+	long long left = deadline - now_ns();
+	if (left <= 0)
+		return 0;
+	long long ms = (left + 999999) / 1000000;
+	return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
+}
+
+int mux_epoll_wait(struct accel_sock *o, int epfd, struct epoll_event *out, int max,
+		   long long deadline, const sigset_t *mask)
+{
+	struct mux_ep *ep = o->ep;
+	long long spin_until = accel_params.select_poll
+				       ? now_ns() + accel_params.select_poll * 1000LL
+				       : 0;
+	for (unsigned int round = 0;; round++) {
+		int n = scan(ep, out, max);
+		/* The kernel's fds too, without waiting; while spinning, every 16th. */
+		if (n < max && (!spin_until || !(round & 15))) {
+			int k = kernel_part(ep, epfd, out + n, max - n, 0, NULL);
+			if (k < 0)
+				return n ? n : k;
+			n += k;
+		}
+		if (n || deadline == 0)
+			return n;
+		if (spin_until) {
+			long long now = now_ns();
+			if (now < spin_until && (deadline < 0 || now < deadline))
+				continue;
+			spin_until = 0;
+		}
+		/* Armed, yet ready: report it, unless an edge was reported already
+		 * (then only something new counts: sleep for it). */
+		if (arm_all(ep) && (n = scan(ep, out, max)) > 0)
+			return n;
+		int k = kernel_part(ep, epfd, out, max, ms_left(deadline), mask);
+		if (k != 0)
+			return k;
+		if (deadline >= 0 && now_ns() >= deadline)
+			return scan(ep, out, max);
+	}
+}
+
+void mux_epoll_release(struct accel_sock *o)
+{
+	struct mux_ep *ep = o->ep;
+	o->ep = NULL;
+	if (!ep)
+		return;
+	for (unsigned int c = 0; c < EP_CHUNKS && ep->chunks[c]; c++)
+		free(ep->chunks[c]);
+	free(ep);
+}
+
+/*
+ * An epoll set with offloaded members, as a member of poll, select or
+ * another epoll set (nested): readable when a member is ready (level view)
+ * or the kernel says so.
+ */
+static unsigned int set_poll(struct accel_sock *o, int fd)
+{
+	struct mux_ep *ep = o->ep;
+	if (!ep)
+		return 0;
+	unsigned int count = ep_nodes(ep);
+	for (unsigned int i = 0; i < count; i++) {
+		struct ep_node *n = node_at(ep, i);
+		if (!node_valid(n) || n->s->ops->kernel_readiness || n->fired)
+			continue;
+		uint32_t want = __atomic_load_n(&n->events, __ATOMIC_RELAXED);
+		unsigned int rev = n->s->ops->poll(n->s, n->fd) & (want | EPOLLERR | EPOLLHUP);
+		if (rev && (!(want & EPOLLET) || (rev & ~n->last_rev) ||
+			    n->s->ops->progress(n->s) != n->last_prog))
+			return POLLIN;
+	}
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return libc.poll(&p, 1, 0) == 1 ? (unsigned int)p.revents : 0;
+}
+
+static unsigned int set_arm(struct accel_sock *o, unsigned int events)
+{
+	(void)events;
+	if (o->ep && arm_all(o->ep))
+		return POLLIN;
+	return 0;
+}
+
+static int set_wait_fds(struct accel_sock *o, int fd, int *fds)
+{
+	(void)o;
+	fds[0] = fd;
+	return 1;
+}
+
+static int set_woken(struct accel_sock *o)
+{
+	(void)o;
+	return 0;
+}
+
+static unsigned long set_progress(struct accel_sock *o)
+{
+	unsigned long sum = 0;
+	if (!o->ep)
+		return 0;
+	unsigned int count = ep_nodes(o->ep);
+	for (unsigned int i = 0; i < count; i++) {
+		struct ep_node *n = node_at(o->ep, i);
+		if (node_valid(n))
+			sum += n->s->ops->progress(n->s);
+	}
+	return sum;
+}
+
+/* Everything else is the kernel's answer for an epoll fd. */
+static ssize_t set_recvmsg(struct accel_sock *o, struct msghdr *m, int f)
+{
+	(void)o, (void)m, (void)f;
+	return -EINVAL;
+}
+
+static ssize_t set_sendmsg(struct accel_sock *o, const struct msghdr *m, int f)
+{
+	(void)o, (void)m, (void)f;
+	return -EINVAL;
+}
+
+static int set_shutdown(struct accel_sock *o, int how)
+{
+	(void)o, (void)how;
+	return -ENOTSOCK;
+}
+
+static int set_getname(struct accel_sock *o, int fd, int peer, struct sockaddr *a, socklen_t *l)
+{
+	(void)o, (void)fd, (void)peer, (void)a, (void)l;
+	return -ENOSYS;
+}
+
+static int set_getsockopt(struct accel_sock *o, int fd, int level, int name, void *v,
+			  socklen_t *l)
+{
+	(void)o, (void)fd, (void)level, (void)name, (void)v, (void)l;
+	return -ENOSYS;
+}
+
+static int set_setsockopt(struct accel_sock *o, int fd, int level, int name, const void *v,
+			  socklen_t l)
+{
+	(void)o, (void)fd, (void)level, (void)name, (void)v, (void)l;
+	return -ENOSYS;
+}
+
+static int set_ioctl(struct accel_sock *o, int fd, unsigned long req, void *arg)
+{
+	(void)o, (void)fd, (void)req, (void)arg;
+	return -ENOSYS;
+}
+
+static void set_nonblock(struct accel_sock *o, int on)
+{
+	(void)o, (void)on;
+}
+
+static void set_forked(struct accel_sock *o)
+{
+	(void)o;
+}
+
+static int set_handover(struct accel_sock *o, const int *fds, int nfds, int keep_state)
+{
+	(void)o, (void)fds, (void)nfds, (void)keep_state;
+	return -ENOSYS; /* an epoll set is the kernel's already */
+}
+
+static void set_closing(struct accel_sock *o, int fd)
+{
+	(void)o, (void)fd;
+}
+
+static const struct engine_ops epoll_ops = {
+	.name = "epoll",
+	.recvmsg = set_recvmsg,
+	.sendmsg = set_sendmsg,
+	.shutdown = set_shutdown,
+	.poll = set_poll,
+	.arm = set_arm,
+	.wait_fds = set_wait_fds,
+	.woken = set_woken,
+	.progress = set_progress,
+	.getname = set_getname,
+	.getsockopt = set_getsockopt,
+	.setsockopt = set_setsockopt,
+	.ioctl = set_ioctl,
+	.set_nonblock = set_nonblock,
+	.forked = set_forked,
+	.handover = set_handover,
+	.closing = set_closing,
+	.release = mux_epoll_release,
+};

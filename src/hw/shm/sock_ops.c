@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The calls on one end of a same-host connection: data through the rings,
+ * and what a TCP socket answers about itself (names, options, ioctls),
+ * since the fd is really a unix socket. Hot path (send/recv with room or
+ * data): no locks, no allocation, no system calls.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "shm_sock.h"
+#include "sys.h"
+
+static struct shm_sock *sock_of(struct accel_sock *s)
+{
+	return engine_link(s)->state;
+}
+
+void *shm_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void shm_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
+
+struct shm_sock *shm_sock_new(int domain, int fd, int memfd, int side)
+{
+	struct shm_sock *ss = shm_alloc(sizeof(*ss));
+	if (!ss)
+		return NULL;
+	if (shm_conn_attach(&ss->c, memfd, fd, side) < 0) {
+		shm_free(ss, sizeof(*ss));
+		return NULL;
+	}
+	ss->domain = domain;
+	ss->reserve_fd = -1;
+	return ss;
+}
+
+void shm_sock_free(struct shm_sock *ss)
+{
+	shm_conn_detach(&ss->c);
+	shm_free(ss, sizeof(*ss));
+}
+
+socklen_t shm_sock_addr(int domain, const struct sockaddr_in6 *in, struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (domain == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)out;
+		a->sin_family = AF_INET;
+		a->sin_port = in->sin6_port;
+		memcpy(&a->sin_addr, &in->sin6_addr.s6_addr[12], 4);
+		return sizeof(*a);
+	}
+	memcpy(out, in, sizeof(*in));
+	return sizeof(*in);
+}
+
+int shm_sys_restarts(void)
+{
+	for (int sig = 1; sig < 65; sig++) {
+		struct {
+			void *handler;
+			unsigned long flags;
+			void *restorer;
+			unsigned long mask;
+		} act;
+		if (syscall(SYS_rt_sigaction, sig, NULL, &act, sizeof(act.mask)) < 0)
+			continue;
+		if (act.handler != (void *)SIG_DFL && act.handler != (void *)SIG_IGN &&
+		    !(act.flags & SA_RESTART))
+			return 0;
+	}
+	return 1;
+}
+
+/* --- data ----------------------------------------------------------- */
+
+static long now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+/* ACCEL_RX_POLL: before a blocking receive sleeps, look at the ring a while. */
+static void spin_for_data(struct shm_conn *c)
+{
+	long until = now_us() + shm_params.rx_poll_us;
+	for (unsigned int i = 1;; i++) {
+		if (shm_conn_poll(c) & (POLLIN | POLLERR))
+			return;
+		if (!(i & 255) && now_us() >= until)
+			return;
+		__builtin_ia32_pause();
+	}
+}
+
+static ssize_t conn_recvmsg(struct accel_sock *s, struct msghdr *msg, int flags)
+{
+	struct shm_sock *ss = sock_of(s);
+	if (flags & (MSG_OOB | MSG_ERRQUEUE))
+		return flags & MSG_OOB ? -EINVAL : -EAGAIN; /* nothing urgent, no error queue */
+	if (shm_params.rx_poll_us > 0 && !ss->c.nonblock && !(flags & MSG_DONTWAIT))
+		spin_for_data(&ss->c);
+	ssize_t n = shm_conn_recv(&ss->c, msg->msg_iov, (int)msg->msg_iovlen, flags);
+	if (n >= 0) {
+		msg->msg_namelen = 0;
+		msg->msg_controllen = 0;
+		msg->msg_flags = 0;
+	}
+	return n;
+}
+
+static ssize_t conn_sendmsg(struct accel_sock *s, const struct msghdr *msg, int flags)
+{
+	struct shm_sock *ss = sock_of(s);
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	ssize_t n = shm_conn_send(&ss->c, msg->msg_iov, (int)msg->msg_iovlen, flags);
+	if (n == -EPIPE && !(flags & MSG_NOSIGNAL))
+		syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), SIGPIPE);
+	return n;
+}
+
+static int conn_shutdown(struct accel_sock *s, int how)
+{
+	struct shm_sock *ss = sock_of(s);
+	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+		return -EINVAL;
+	if (how != SHUT_WR)
+		shm_conn_shutdown_read(&ss->c);
+	if (how != SHUT_RD)
+		shm_conn_shutdown_write(&ss->c);
+	return 0;
+}
+
+/* --- readiness ------------------------------------------------------ */
+
+static unsigned int conn_poll(struct accel_sock *s, int fd)
+{
+	(void)fd;
+	return shm_conn_poll(&sock_of(s)->c);
+}
+
+static unsigned int conn_arm(struct accel_sock *s, unsigned int events)
+{
+	return shm_conn_arm(&sock_of(s)->c, events);
+}
+
+static int conn_wait_fds(struct accel_sock *s, int fd, int *fds)
+{
+	(void)s;
+	fds[0] = fd;
+	return 1;
+}
+
+static int conn_woken(struct accel_sock *s)
+{
+	struct shm_conn *c = &sock_of(s)->c;
+	shm_conn_drain(c);
+	return c->peer_gone;
+}
+
+static unsigned long conn_progress(struct accel_sock *s)
+{
+	struct shm_conn *c = &sock_of(s)->c;
+	return (unsigned long)(__atomic_load_n(&c->rx.r->head, __ATOMIC_ACQUIRE) +
+			       __atomic_load_n(&c->tx.r->tail, __ATOMIC_ACQUIRE) +
+			       (shm_ring_flags(c->rx.r) & (SHM_RING_EOF | SHM_RING_RESET)) +
+			       (unsigned long)c->peer_gone);
+}
+
+/* --- names, options, ioctls ----------------------------------------- */
+
+static int conn_getname(struct accel_sock *s, int fd, int peer, struct sockaddr *addr,
+			socklen_t *len)
+{
+	struct shm_sock *ss = sock_of(s);
+	(void)fd;
+	struct sockaddr_storage out;
+	socklen_t n = shm_sock_addr(ss->domain, peer ? &ss->peer : &ss->local, &out);
+	if (!addr || !len)
+		return -EFAULT;
+	memcpy(addr, &out, *len < n ? *len : n);
+	*len = n;
+	return 0;
+}
+
+static int put_int(void *val, socklen_t *len, int v)
+{
+	if (!val || !len)
+		return -EFAULT;
+	if (*len < sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof(v));
+	*len = sizeof(v);
+	return 0;
+}
+
+static struct shm_opt *find_opt(struct shm_sock *ss, int level, int name)
+{
+	for (int i = 0; i < ss->n_opts; i++)
+		if (ss->opts[i].level == level && ss->opts[i].name == name)
+			return &ss->opts[i];
+	return NULL;
+}
+
+/* TCP and IP options a connection answers, with Linux's defaults. */
+static int opt_default(int level, int name, int *v)
+{
+	static const struct shm_opt known[] = {
+		{ IPPROTO_TCP, TCP_NODELAY, 0 },     { IPPROTO_TCP, TCP_CORK, 0 },
+		{ IPPROTO_TCP, TCP_KEEPIDLE, 7200 }, { IPPROTO_TCP, TCP_KEEPINTVL, 75 },
+		{ IPPROTO_TCP, TCP_KEEPCNT, 9 },     { IPPROTO_TCP, TCP_QUICKACK, 1 },
+		{ IPPROTO_TCP, TCP_USER_TIMEOUT, 0 }, { IPPROTO_TCP, TCP_MAXSEG, 65483 },
+		{ IPPROTO_TCP, TCP_NOTSENT_LOWAT, 0 }, { IPPROTO_TCP, TCP_DEFER_ACCEPT, 0 },
+		{ IPPROTO_TCP, TCP_SYNCNT, 6 },      { IPPROTO_TCP, TCP_LINGER2, 60 },
+		{ IPPROTO_IP, IP_TOS, 0 },           { IPPROTO_IP, IP_TTL, 64 },
+		{ IPPROTO_IPV6, IPV6_TCLASS, 0 },    { IPPROTO_IPV6, IPV6_UNICAST_HOPS, 64 },
+		{ IPPROTO_IPV6, IPV6_V6ONLY, 0 },
+	};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (known[i].level == level && known[i].name == name) {
+			*v = known[i].value;
+			return 0;
+		}
+	return -ENOPROTOOPT;
+}
+
+static int conn_getsockopt(struct accel_sock *s, int fd, int level, int name, void *val,
+			   socklen_t *len)
+{
+	struct shm_sock *ss = sock_of(s);
+	(void)fd;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_DOMAIN:
+			return put_int(val, len, ss->domain);
+		case SO_PROTOCOL:
+			return put_int(val, len, IPPROTO_TCP);
+		case SO_ERROR:
+			return put_int(val, len, 0);
+		case SO_RCVBUF:
+		case SO_SNDBUF:
+			return put_int(val, len, (int)ss->ring_size);
+		default:
+			return -ENOSYS; /* the socket's own answer */
+		}
+	}
+	if (level == IPPROTO_TCP && name == TCP_INFO) {
+		struct tcp_info info;
+		if (!val || !len)
+			return -EFAULT;
+		memset(&info, 0, sizeof(info));
+		info.tcpi_state = 1; /* TCP_ESTABLISHED */
+		info.tcpi_snd_mss = info.tcpi_rcv_mss = 65483;
+		socklen_t n = *len < sizeof(info) ? *len : (socklen_t)sizeof(info);
+		memcpy(val, &info, n);
+		*len = n;
+		return 0;
+	}
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+		static const char cc[] = "cubic";
+		if (!val || !len)
+			return -EFAULT;
+		socklen_t n = *len < sizeof(cc) ? *len : (socklen_t)sizeof(cc);
+		memcpy(val, cc, n);
+		*len = n;
+		return 0;
+	}
+	if (level != IPPROTO_TCP && level != IPPROTO_IP && level != IPPROTO_IPV6)
+		return -EOPNOTSUPP;
+	int v;
+	struct shm_opt *o = find_opt(ss, level, name);
+	if (o)
+		return put_int(val, len, o->value);
+	int rc = opt_default(level, name, &v);
+	return rc < 0 ? rc : put_int(val, len, v);
+}
+
+static int conn_setsockopt(struct accel_sock *s, int fd, int level, int name, const void *val,
+			   socklen_t len)
+{
+	struct shm_sock *ss = sock_of(s);
+	(void)fd;
+	if (level == SOL_SOCKET) {
+		if (name == SO_SNDTIMEO || name == SO_SNDTIMEO_NEW) {
+			struct timeval tv;
+			if (!val || len < sizeof(tv))
+				return -EINVAL;
+			memcpy(&tv, val, sizeof(tv));
+			long ms = tv.tv_sec * 1000L + (tv.tv_usec + 999) / 1000;
+			ss->c.sndtimeo_ms = ms > 0x7fffffff ? 0x7fffffff : (int)ms;
+		}
+		if (name == SO_RCVBUF || name == SO_SNDBUF)
+			return 0; /* the rings keep the size they were made with */
+		return -ENOSYS; /* the socket keeps it (SO_RCVTIMEO, SO_LINGER ...) */
+	}
+	if (level != IPPROTO_TCP && level != IPPROTO_IP && level != IPPROTO_IPV6)
+		return -ENOPROTOOPT;
+	if (!val || len < sizeof(int))
+		return len < sizeof(int) ? -EINVAL : -EFAULT;
+	int v, dflt;
+	memcpy(&v, val, sizeof(v));
+	if (name == TCP_CONGESTION && level == IPPROTO_TCP)
+		return 0;
+	if (opt_default(level, name, &dflt) < 0)
+		return 0; /* accepted: nothing on this path depends on it */
+	struct shm_opt *o = find_opt(ss, level, name);
+	if (!o && ss->n_opts < SHM_SOCK_OPTS)
+		o = &ss->opts[ss->n_opts++];
+	if (o) {
+		o->level = level;
+		o->name = name;
+		o->value = (name == TCP_NODELAY || name == TCP_CORK) ? !!v : v;
+	}
+	return 0;
+}
+
+static int conn_ioctl(struct accel_sock *s, int fd, unsigned long req, void *arg)
+{
+	struct shm_sock *ss = sock_of(s);
+	(void)fd;
+	int v;
+	switch (req) {
+	case SIOCINQ: /* FIONREAD */
+		v = (int)shm_ring_readable(&ss->c.rx);
+		break;
+	case SIOCOUTQ:
+	case SIOCOUTQNSD:
+		v = (int)shm_ring_unread(&ss->c.tx);
+		break;
+	case FIONBIO:
+		if (!arg)
+			return -EFAULT;
+		memcpy(&v, arg, sizeof(v));
+		ss->c.nonblock = !!v;
+		return -ENOSYS; /* the socket takes the flag too */
+	default:
+		return -ENOSYS;
+	}
+	if (!arg)
+		return -EFAULT;
+	memcpy(arg, &v, sizeof(v));
+	return 0;
+}
+
+static void conn_set_nonblock(struct accel_sock *s, int on)
+{
+	sock_of(s)->c.nonblock = on;
+}
+
+static void conn_forked(struct accel_sock *s)
+{
+	sock_of(s)->c.shared = 1;
+}
+
+static int conn_handover(struct accel_sock *s, const int *fds, int nfds, int keep_state);
+
+static void conn_closing(struct accel_sock *s, int fd)
+{
+	struct shm_sock *ss = sock_of(s);
+	struct linger l;
+	socklen_t len = sizeof(l);
+	/* SO_LINGER with a zero timeout: close aborts, as TCP's RST. */
+	if (!ss->c.shared && shm_sys_getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &len) == 0 &&
+	    l.l_onoff && !l.l_linger) {
+		shm_ring_set_flag(ss->c.rx.r, SHM_RING_RESET);
+		shm_ring_set_flag(ss->c.tx.r, SHM_RING_RESET);
+	}
+}
+
+static void conn_release(struct accel_sock *s)
+{
+	struct shm_sock *ss = sock_of(s);
+	/* The fd may be closed already (and its number reused): the kernel's
+	 * close of the socket is the peer's doorbell, the flags its meaning. */
+	shm_conn_close(&ss->c, 0);
+	if (ss->reserve_fd >= 0)
+		shm_sys_close(ss->reserve_fd);
+	shm_free(ss, sizeof(*ss));
+}
+
+const struct engine_ops shm_conn_ops = {
+	.name = "shm",
+	.recvmsg = conn_recvmsg,
+	.sendmsg = conn_sendmsg,
+	.shutdown = conn_shutdown,
+	.poll = conn_poll,
+	.arm = conn_arm,
+	.wait_fds = conn_wait_fds,
+	.woken = conn_woken,
+	.progress = conn_progress,
+	.accept = NULL,
+	.getname = conn_getname,
+	.getsockopt = conn_getsockopt,
+	.setsockopt = conn_setsockopt,
+	.ioctl = conn_ioctl,
+	.set_nonblock = conn_set_nonblock,
+	.forked = conn_forked,
+	.handover = conn_handover,
+	.closing = conn_closing,
+	.release = conn_release,
+};
+
+int shm_handover(struct shm_sock *ss, const int *fds, int nfds);
+
+static int conn_handover(struct accel_sock *s, const int *fds, int nfds, int keep_state)
+{
+	struct shm_sock *ss = sock_of(s);
+	int rc = shm_handover(ss, fds, nfds);
+	if (rc < 0)
+		return rc;
+	if (keep_state) {
+		/* The parent's copy: the proxy owns the rings now. */
+		ss->c.shared = 1;
+		return 0;
+	}
+	/* The proxy carries the connection now: let go of it here, telling
+	 * the peer nothing. */
+	shm_conn_detach(&ss->c);
+	if (ss->reserve_fd >= 0)
+		shm_sys_close(ss->reserve_fd);
+	shm_free(ss, sizeof(*ss));
+	return 0;
+}

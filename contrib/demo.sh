@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
-# The demo: sockperf TCP ping-pong on loopback, first on the kernel alone,
-# then with libaccel preloaded into both ends; prints both side by side.
+# The demo: sockperf TCP ping-pong on loopback, on the kernel alone and with
+# libaccel preloaded into both ends (the same-host engine carries the
+# connection over shared-memory rings); prints them side by side.
 # Usage: contrib/demo.sh BUILD_DIR   (run by contrib/quickstart.sh demo)
 set -euo pipefail
 
@@ -11,38 +12,62 @@ seconds=${DEMO_SECONDS:-3}
 [ -f "$lib" ] || { echo "demo: $lib not built" >&2; exit 1; }
 command -v sockperf >/dev/null || { echo "demo: sockperf not installed" >&2; exit 1; }
 
-# Both ends on one CPU: on small VMs a wake-up across CPUs costs tens of
-# microseconds and varies widely, which would drown the comparison.
-cpu=$(( $(nproc) - 1 ))
-pin=(taskset -c "$cpu")
-command -v taskset >/dev/null || pin=()
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ncpu=$(nproc)
+last=$((ncpu - 1))
+have_taskset=1
+command -v taskset >/dev/null || have_taskset=0
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 server=""
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-run() { # label, preload
-	local label=$1 preload=$2 out
-	LD_PRELOAD=$preload "${pin[@]}" sockperf sr --tcp -i 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+# run LABEL PRELOAD SERVER_CPU CLIENT_CPU [ENV...]: one ping-pong; prints the
+# average and leaves it in $avg.
+run() {
+	local label=$1 preload=$2 scpu=$3 ccpu=$4 out
+	shift 4
+	local spin=() cpin=()
+	if [ "$have_taskset" = 1 ]; then
+		spin=(taskset -c "$scpu")
+		cpin=(taskset -c "$ccpu")
+	fi
+	env "$@" LD_PRELOAD="$preload" "${spin[@]}" sockperf sr --tcp -i 127.0.0.1 -p "$port" \
+		>/dev/null 2>&1 &
 	server=$!
 	for _ in $(seq 50); do
-		LD_PRELOAD=$preload "${pin[@]}" sockperf pp --tcp -i 127.0.0.1 -p "$port" -t 1 >/dev/null 2>&1 && break
+		env "$@" LD_PRELOAD="$preload" "${cpin[@]}" sockperf pp --tcp -i 127.0.0.1 -p "$port" \
+			-t 1 >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	out=$(LD_PRELOAD=$preload timeout $((seconds + 20)) "${pin[@]}" \
+	out=$(env "$@" LD_PRELOAD="$preload" timeout $((seconds + 20)) "${cpin[@]}" \
 		sockperf pp --tcp -i 127.0.0.1 -p "$port" -t "$seconds" -m 64 2>&1)
-	kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true
+	kill "$server" 2>/dev/null
+	wait "$server" 2>/dev/null || true
 	server=""
-	local avg
 	avg=$(printf '%s\n' "$out" | sed -n 's/.*avg-latency=\([0-9.]*\).*/\1/p' | tail -1)
-	printf '  %-9s avg latency %8s us\n' "$label" "${avg:-?}"
+	printf '  %-40s avg latency %8s us\n' "$label" "${avg:-?}"
 	[ -n "$avg" ]
 }
 
-echo "sockperf TCP ping-pong, 64 B messages, ${seconds} s each, 127.0.0.1:$port${pin:+, both ends on CPU $cpu}"
-run kernel ""
-run libaccel "$lib"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx faster", a / b; else print "?" }'; }
+
+echo "sockperf TCP ping-pong, 64 B messages, ${seconds} s each, 127.0.0.1:$port"
 echo
-echo "No engine carries TCP yet, so libaccel passes every call to the kernel:"
-echo "the two figures should agree within sockperf's noise (about 10%)."
+echo "Both ends on CPU $last, waiting threads sleep (no polling):"
+run "kernel (loopback TCP)" "" "$last" "$last"
+k1=$avg
+run "libaccel (shared-memory rings)" "$lib" "$last" "$last"
+echo "  -> libaccel $(ratio "$k1" "$avg")"
+if [ "$ncpu" -ge 2 ]; then
+	echo
+	echo "One end per CPU (0 and $last); libaccel with the latency profile (waiting threads poll):"
+	run "kernel (loopback TCP)" "" 0 "$last"
+	k2=$avg
+	run "libaccel, ACCEL_SPEC=latency" "$lib" 0 "$last" ACCEL_SPEC="$src/etc/profiles/latency.yaml"
+	echo "  -> libaccel $(ratio "$k2" "$avg")"
+fi
+echo
+echo "Both programs are unmodified: libaccel found the server's rendezvous and"
+echo "carried the connection through shared memory (ACCEL_TRACELEVEL=debug shows it)."

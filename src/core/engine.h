@@ -84,8 +84,9 @@ struct engine_ops {
 	int (*ioctl)(struct accel_sock *s, int fd, unsigned long req, void *arg);
 	/* O_NONBLOCK changed on the fd (fcntl F_SETFL, FIONBIO). */
 	void (*set_nonblock)(struct accel_sock *s, int on);
-	/* A fork copied this process: both sides may now hold the socket. */
-	void (*forked)(struct accel_sock *s);
+	/* A fork copied this process (child: 1 in the new process): both
+	 * may now hold the socket. */
+	void (*forked)(struct accel_sock *s, int child);
 	/*
 	 * The fd is about to leave libaccel's sight (exec, SCM_RIGHTS): make
 	 * every fd of fds[] (all the fds of s) a plain kernel socket that

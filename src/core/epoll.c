@@ -596,9 +596,9 @@ static void set_nonblock(struct accel_sock *o, int on)
 	(void)o, (void)on;
 }
 
-static void set_forked(struct accel_sock *o)
+static void set_forked(struct accel_sock *o, int child)
 {
-	(void)o;
+	(void)o, (void)child;
 }
 
 static int set_handover(struct accel_sock *o, const int *fds, int nfds, int keep_state)

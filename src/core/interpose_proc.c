@@ -45,13 +45,13 @@ int core_vfork_failed(int err)
 
 /* After a fork both processes hold every connection: engines must not
  * assume they are its only user any more. */
-static void mark_forked(void)
+static void mark_forked(int child)
 {
 	unsigned int size = fd_table_size();
 	for (unsigned int fd = 0; size && mux_active() && fd < size; fd++) {
 		struct accel_sock *s = fd_table_get((int)fd);
 		if (sock_offloaded(s))
-			s->ops->forked(s);
+			s->ops->forked(s, child);
 	}
 }
 
@@ -61,7 +61,7 @@ ACCEL_EXPORT pid_t fork(void)
 	if (pid == 0)
 		core_after_fork_child();
 	if (pid >= 0)
-		mark_forked();
+		mark_forked(pid == 0);
 	return pid;
 }
 
@@ -82,7 +82,7 @@ ACCEL_EXPORT int daemon(int nochdir, int noclose)
 	int rc = accel_next.daemon(nochdir, noclose);
 	if (rc == 0) {
 		core_after_fork_child(); /* only the child returns */
-		mark_forked();
+		mark_forked(1);
 	}
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -127,8 +128,9 @@ void shm_conn_drain(struct shm_conn *c)
 		if (n == (ssize_t)sizeof(buf))
 			continue;
 		/* End of stream or a reset on the socket: every process holding
-		 * the peer's end has closed it (or died). */
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		 * the peer's end has closed it (or died), unless it is our own
+		 * SHUT_RD that ends the socket's reading. */
+		if ((n == 0 && !c->rd_shut) || (n < 0 && errno != EAGAIN && errno != EINTR))
 			c->peer_gone = 1;
 		return;
 	}
@@ -143,35 +145,69 @@ static int gone_reset(const struct shm_conn *c)
 }
 
 /*
- * Sleep on the socket until a doorbell, the peer's end closing, a signal or
- * the timeout (ms, -1: none). Without a timeout this is a blocking recv, so
- * SA_RESTART and SO_RCVTIMEO act as on a socket read. With other threads
- * waiting on the same connection, a doorbell one of them drains could be
- * the one we need: then sleep in short slices and look again.
+ * Sleep until the peer rings (a doorbell on the socket, or its end
+ * closing), a signal, or the timeout (ms, -1: none). One thread of the
+ * process, the leader, sleeps on the socket; without a timeout in a
+ * blocking recv, so SA_RESTART and SO_RCVTIMEO act as on a socket read.
+ * Other threads waiting on the same connection (a reader and a writer, say)
+ * sleep on a futex that the leader bumps each time it wakes: a doorbell
+ * the leader drains wakes them all, and each looks at the rings again.
  * 0, -EINTR, -EAGAIN (timed out).
  */
 static int conn_sleep(struct shm_conn *c, int timeout_ms)
 {
 	int rc = 0;
-	unsigned int others = __atomic_fetch_add(&c->waiters, 1, __ATOMIC_SEQ_CST);
-	if (others && (timeout_ms < 0 || timeout_ms > 20))
-		timeout_ms = 20;
-	if (timeout_ms < 0) {
-		char b;
-		if (shm_sys_recv(c->fd, &b, 1, MSG_PEEK) < 0 && errno != ECONNRESET)
-			rc = -errno;
+	__atomic_fetch_add(&c->waiters, 1, __ATOMIC_SEQ_CST);
+	uint32_t seq = __atomic_load_n(&c->wake_seq, __ATOMIC_ACQUIRE);
+	if (__atomic_exchange_n(&c->leader, 1, __ATOMIC_ACQ_REL) == 0) {
+		if (timeout_ms < 0) {
+			char b;
+			if (shm_sys_recv(c->fd, &b, 1, MSG_PEEK) < 0 && errno != ECONNRESET)
+				rc = -errno;
+		} else {
+			struct pollfd p = { .fd = c->fd, .events = POLLIN };
+			int n = shm_sys_poll(&p, 1, timeout_ms);
+			rc = n < 0 ? -errno : n == 0 ? -EAGAIN : 0;
+		}
+		if (rc == 0)
+			shm_conn_drain(c);
+		__atomic_store_n(&c->leader, 0, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&c->wake_seq, 1, __ATOMIC_RELEASE);
+		syscall(SYS_futex, &c->wake_seq, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
 	} else {
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		int n = shm_sys_poll(&p, 1, timeout_ms);
-		if (n < 0)
-			rc = -errno;
-		else if (n == 0 && !others)
+		struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
+		long r = syscall(SYS_futex, &c->wake_seq, FUTEX_WAIT_PRIVATE, seq,
+				 timeout_ms < 0 ? NULL : &ts, NULL, 0);
+		if (r < 0 && errno == ETIMEDOUT)
 			rc = -EAGAIN;
+		else if (r < 0 && errno == EINTR && !shm_sys_restarts())
+			rc = -EINTR;
 	}
 	__atomic_fetch_sub(&c->waiters, 1, __ATOMIC_SEQ_CST);
-	if (rc == 0)
-		shm_conn_drain(c);
 	return rc == -EWOULDBLOCK ? -EAGAIN : rc;
+}
+
+int shm_sys_restarts(void)
+{
+	for (int sig = 1; sig < 65; sig++) {
+		/* Faults are raised by an instruction, never while a system call
+		 * waits: their handlers (a sanitizer's, say) do not count. */
+		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+		    sig == SIGTRAP || sig == SIGSYS)
+			continue;
+		struct {
+			void *handler;
+			unsigned long flags;
+			void *restorer;
+			unsigned long mask;
+		} act;
+		if (syscall(SYS_rt_sigaction, sig, NULL, &act, sizeof(act.mask)) < 0)
+			continue;
+		if (act.handler != (void *)SIG_DFL && act.handler != (void *)SIG_IGN &&
+		    !(act.flags & SA_RESTART))
+			return 0;
+	}
+	return 1;
 }
 
 static int reset(const struct shm_conn *c)
@@ -260,6 +296,32 @@ static int iov_advance(const struct iovec *iov, int iovcnt, size_t skip, struct 
 	return n;
 }
 
+/*
+ * One sender and one receiver at a time per end, as the kernel's socket
+ * lock gives: the rings have a single producer and a single consumer, and
+ * a blocking send's bytes must stay together. Uncontended, a lock is one
+ * atomic exchange; a waiter sleeps on a futex (0 free, 1 held, 2 waited
+ * for).
+ */
+static void lock(int *l)
+{
+	int v = 0;
+	if (__atomic_compare_exchange_n(l, &v, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	if (v != 2)
+		v = __atomic_exchange_n(l, 2, __ATOMIC_ACQUIRE);
+	while (v != 0) {
+		syscall(SYS_futex, l, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+		v = __atomic_exchange_n(l, 2, __ATOMIC_ACQUIRE);
+	}
+}
+
+static void unlock(int *l)
+{
+	if (__atomic_exchange_n(l, 0, __ATOMIC_RELEASE) == 2)
+		syscall(SYS_futex, l, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 static long deadline_after(int ms)
 {
 	if (ms <= 0)
@@ -271,7 +333,7 @@ static long deadline_after(int ms)
 
 /* As a blocking TCP send: all of it, unless an error, a signal or the send
  * timeout comes after some bytes went, then the count so far. */
-ssize_t shm_conn_send(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags)
+static ssize_t send_locked(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags)
 {
 	size_t want, done = 0;
 	struct iovec rest[64];
@@ -310,7 +372,7 @@ ssize_t shm_conn_send(struct shm_conn *c, const struct iovec *iov, int iovcnt, i
 	}
 }
 
-ssize_t shm_conn_recv(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags)
+static ssize_t recv_locked(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags)
 {
 	size_t want, done = 0;
 	struct iovec rest[64];
@@ -353,6 +415,29 @@ ssize_t shm_conn_recv(struct shm_conn *c, const struct iovec *iov, int iovcnt, i
 	}
 }
 
+ssize_t shm_conn_send(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags)
+{
+	lock(&c->tx_lock);
+	ssize_t n = send_locked(c, iov, iovcnt, flags);
+	unlock(&c->tx_lock);
+	return n;
+}
+
+ssize_t shm_conn_recv(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags)
+{
+	lock(&c->rx_lock);
+	ssize_t n = recv_locked(c, iov, iovcnt, flags);
+	unlock(&c->rx_lock);
+	return n;
+}
+
+void shm_conn_forked_child(struct shm_conn *c)
+{
+	/* Only the forking thread lives on: nobody holds a lock any more. */
+	c->tx_lock = c->rx_lock = 0;
+	c->waiters = 0;
+}
+
 void shm_conn_shutdown_write(struct shm_conn *c)
 {
 	shm_ring_set_flag(c->tx.r, SHM_RING_EOF);
@@ -363,18 +448,18 @@ void shm_conn_shutdown_write(struct shm_conn *c)
 void shm_conn_shutdown_read(struct shm_conn *c)
 {
 	/* As Linux TCP: reads end once the ring is empty; the peer may still
-	 * send until the ring is full. */
+	 * send until the ring is full. The socket's own SHUT_RD wakes a thread
+	 * asleep in recv or poll on it, as the kernel wakes TCP's. */
 	c->rd_shut = 1;
+	syscall(SYS_shutdown, c->fd, SHUT_RD);
 }
 
-void shm_conn_close(struct shm_conn *c, int abort)
+void shm_conn_mark_closed(struct shm_conn *c, int abort)
 {
-	if (c->shared) {
-		/* Another process may still use this end: the kernel tells the
-		 * peer when the last one closes the socket. */
-		shm_conn_detach(c);
+	/* Shared: another process may still use this end, and the kernel tells
+	 * the peer when the last one closes the socket. */
+	if (c->shared)
 		return;
-	}
 	if (abort || shm_ring_readable(&c->rx)) {
 		/* Unread data (or SO_LINGER 0): the peer sees a reset, as with TCP. */
 		shm_ring_set_flag(c->rx.r, SHM_RING_RESET);
@@ -384,6 +469,11 @@ void shm_conn_close(struct shm_conn *c, int abort)
 	shm_ring_set_flag(c->tx.r, SHM_RING_EOF);
 	/* No doorbell: the socket may be closed already. The kernel's close of
 	 * it wakes the peer, which then reads these flags. */
+}
+
+void shm_conn_close(struct shm_conn *c, int abort)
+{
+	shm_conn_mark_closed(c, abort);
 	shm_conn_detach(c);
 }
 
@@ -402,7 +492,7 @@ unsigned int shm_conn_poll(struct shm_conn *c)
 	if (shm_ring_writable(&c->tx) || (out & (SHM_RING_GONE | SHM_RING_EOF)) || c->peer_gone)
 		ev |= POLLOUT;
 	/* Hang-up only when both directions are shut, ours included (TCP). */
-	if (ended && (out & SHM_RING_EOF))
+	if ((ended || c->rd_shut) && (out & SHM_RING_EOF))
 		ev |= POLLHUP;
 	return ev;
 }

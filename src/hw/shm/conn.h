@@ -29,6 +29,9 @@ struct shm_conn {
 	int rst;                /* we sent after the peer closed: it "answered" a reset */
 	int rst_unread;         /* that reset is still to be reported by a receive */
 	unsigned int waiters;   /* threads asleep on this connection */
+	int leader;             /* a thread sleeps on the socket for all */
+	uint32_t wake_seq;      /* futex word: bumped when the leader wakes */
+	int tx_lock, rx_lock;   /* one sender, one receiver at a time (futex words) */
 	unsigned int idle_checks;
 	void *map;
 	size_t map_len;
@@ -52,6 +55,8 @@ void shm_conn_detach(struct shm_conn *c);
  * and c->sndtimeo_ms bound the waits (then -EAGAIN). */
 ssize_t shm_conn_send(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags);
 ssize_t shm_conn_recv(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags);
+/* In a fork child: the locks other threads held are nobody's now. */
+void shm_conn_forked_child(struct shm_conn *c);
 /* shutdown(SHUT_WR) and (SHUT_RD). */
 void shm_conn_shutdown_write(struct shm_conn *c);
 void shm_conn_shutdown_read(struct shm_conn *c);
@@ -59,6 +64,8 @@ void shm_conn_shutdown_read(struct shm_conn *c);
  * abort is set (SO_LINGER with a zero timeout). Unmaps. Does not touch the
  * socket: closing it is what wakes the peer. */
 void shm_conn_close(struct shm_conn *c, int abort);
+/* The same without unmapping (another thread may still be inside a call). */
+void shm_conn_mark_closed(struct shm_conn *c, int abort);
 
 /* Readiness now, as poll would report it: POLLIN, POLLOUT, POLLRDHUP,
  * POLLHUP, POLLERR. No system call. */
@@ -69,6 +76,12 @@ unsigned int shm_conn_poll(struct shm_conn *c);
  * already true (then do not sleep).
  */
 unsigned int shm_conn_arm(struct shm_conn *c, unsigned int events);
+/*
+ * After EINTR in a wait that is not one system call on one fd: whether the
+ * kernel would have restarted the call, judged by every installed handler
+ * of an asynchronous signal having SA_RESTART (when they disagree, EINTR).
+ */
+int shm_sys_restarts(void);
 /* Consume doorbells after a wake-up; notices the peer's end closing. */
 void shm_conn_drain(struct shm_conn *c);
 

@@ -69,6 +69,7 @@ static void __attribute__((noreturn)) pump(struct shm_conn *c, int y)
 {
 	static struct pending to_stream, to_ring;
 	int ring_eof = 0, stream_eof = 0, failed = 0, shut = 0;
+	shm_conn_forked_child(c);
 	c->nonblock = 1;
 	c->shared = 0; /* the only user now: closing tells the peer */
 	while (!failed && !(ring_eof && stream_eof && !to_stream.len && !to_ring.len)) {

@@ -369,9 +369,9 @@ static int listener_ioctl(struct accel_sock *s, int fd, unsigned long req, void 
 	return listener_kernel();
 }
 
-static void listener_nothing(struct accel_sock *s)
+static void listener_forked(struct accel_sock *s, int child)
 {
-	(void)s;
+	(void)s, (void)child;
 }
 
 static void listener_set_nonblock(struct accel_sock *s, int on)
@@ -421,7 +421,7 @@ const struct engine_ops shm_listener_ops = {
 	.setsockopt = listener_setsockopt,
 	.ioctl = listener_ioctl,
 	.set_nonblock = listener_set_nonblock,
-	.forked = listener_nothing,
+	.forked = listener_forked,
 	.handover = listener_handover,
 	.closing = listener_closing,
 	.release = listener_release,

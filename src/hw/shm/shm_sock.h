@@ -33,6 +33,8 @@ struct shm_sock {
 	unsigned int ring_size;
 	struct shm_opt opts[SHM_SOCK_OPTS];
 	int n_opts;
+	long released_us;          /* closed: when (see shm_sock_reap) */
+	struct shm_sock *next_dead;
 };
 
 extern const struct engine_ops shm_conn_ops;
@@ -41,13 +43,13 @@ extern struct engine_params shm_params;
 
 struct shm_sock *shm_sock_new(int domain, int fd, int memfd, int side);
 void shm_sock_free(struct shm_sock *ss);
+/* Free closed connections nobody can be using any more (all: every one). */
+void shm_sock_reap(int all);
 /* The address in the socket's family (v4-mapped kept for AF_INET6). */
 socklen_t shm_sock_addr(int domain, const struct sockaddr_in6 *in, struct sockaddr_storage *out);
 /* Memory for engine state, from mmap: connect and accept may run in a
  * signal handler, where malloc is not safe. Zeroed. */
 void *shm_alloc(size_t size);
 void shm_free(void *p, size_t size);
-/* After EINTR in a wait: whether every installed handler has SA_RESTART. */
-int shm_sys_restarts(void);
 
 #endif

@@ -71,24 +71,6 @@ socklen_t shm_sock_addr(int domain, const struct sockaddr_in6 *in, struct sockad
 	return sizeof(*in);
 }
 
-int shm_sys_restarts(void)
-{
-	for (int sig = 1; sig < 65; sig++) {
-		struct {
-			void *handler;
-			unsigned long flags;
-			void *restorer;
-			unsigned long mask;
-		} act;
-		if (syscall(SYS_rt_sigaction, sig, NULL, &act, sizeof(act.mask)) < 0)
-			continue;
-		if (act.handler != (void *)SIG_DFL && act.handler != (void *)SIG_IGN &&
-		    !(act.flags & SA_RESTART))
-			return 0;
-	}
-	return 1;
-}
-
 /* --- data ----------------------------------------------------------- */
 
 static long now_us(void)
@@ -366,9 +348,12 @@ static void conn_set_nonblock(struct accel_sock *s, int on)
 	sock_of(s)->c.nonblock = on;
 }
 
-static void conn_forked(struct accel_sock *s)
+static void conn_forked(struct accel_sock *s, int child)
 {
-	sock_of(s)->c.shared = 1;
+	struct shm_sock *ss = sock_of(s);
+	ss->c.shared = 1;
+	if (child)
+		shm_conn_forked_child(&ss->c);
 }
 
 static int conn_handover(struct accel_sock *s, const int *fds, int nfds, int keep_state);
@@ -386,15 +371,67 @@ static void conn_closing(struct accel_sock *s, int fd)
 	}
 }
 
+/*
+ * Closed connections wait here before their memory goes: a thread of the
+ * program may still be inside a call on the socket (blocked in recv when
+ * another thread closed it, as the kernel allows). A connection is freed
+ * once nobody sleeps on it and a second has passed.
+ */
+static struct {
+	int lock;
+	struct shm_sock *list;
+} graveyard;
+
+static void graveyard_lock(void)
+{
+	while (__atomic_exchange_n(&graveyard.lock, 1, __ATOMIC_ACQUIRE))
+		syscall(SYS_sched_yield);
+}
+
+static void graveyard_unlock(void)
+{
+	__atomic_store_n(&graveyard.lock, 0, __ATOMIC_RELEASE);
+}
+
+void shm_sock_reap(int all)
+{
+	long now = now_us();
+	struct shm_sock *dead = NULL;
+	graveyard_lock();
+	for (struct shm_sock **pp = &graveyard.list; *pp;) {
+		struct shm_sock *ss = *pp;
+		if (all || (now - ss->released_us > 1000000 &&
+			    !__atomic_load_n(&ss->c.waiters, __ATOMIC_ACQUIRE))) {
+			*pp = ss->next_dead;
+			ss->next_dead = dead;
+			dead = ss;
+		} else {
+			pp = &ss->next_dead;
+		}
+	}
+	graveyard_unlock();
+	while (dead) {
+		struct shm_sock *next = dead->next_dead;
+		shm_sock_free(dead);
+		dead = next;
+	}
+}
+
 static void conn_release(struct accel_sock *s)
 {
 	struct shm_sock *ss = sock_of(s);
 	/* The fd may be closed already (and its number reused): the kernel's
 	 * close of the socket is the peer's doorbell, the flags its meaning. */
-	shm_conn_close(&ss->c, 0);
+	shm_conn_mark_closed(&ss->c, 0);
 	if (ss->reserve_fd >= 0)
 		shm_sys_close(ss->reserve_fd);
-	shm_free(ss, sizeof(*ss));
+	ss->reserve_fd = -1;
+	ss->released_us = now_us();
+	graveyard_lock();
+	ss->next_dead = graveyard.list;
+	graveyard.list = ss;
+	graveyard_unlock();
+	shm_sock_reap(0);
 }
 
 const struct engine_ops shm_conn_ops = {

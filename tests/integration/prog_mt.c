@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Threads on one connection, as the kernel allows them: four threads each
+ * sending 4 KiB records on one socket (under libaccel each arrives whole), one
+ * thread sending while another receives (a 64 MiB echo, checksummed), four
+ * threads blocked in accept on one listener, and a shutdown or a close by
+ * one thread while another is blocked in recv or epoll_wait. The transcript
+ * depends only on kernel semantics. On stderr: the engine of each
+ * connection (SOL_ACCEL), for the script to check.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
+
+#include "prog_util.h"
+
+#define SOL_ACCEL_ 0x0acc
+#define SO_ACCEL_ENGINE_ 3
+
+static void engine(const char *what, int fd)
+{
+	char name[16] = "";
+	socklen_t len = sizeof(name);
+	if (getsockopt(fd, SOL_ACCEL_, SO_ACCEL_ENGINE_, name, &len) < 0)
+		strcpy(name, "-");
+	fprintf(stderr, "engine %s: %s\n", what, name);
+}
+
+/* ---- four senders, one receiver: records stay whole ---------------------- */
+
+enum { SENDERS = 4, RECORDS = 400, RECORD = 4096 };
+
+struct sender {
+	int fd;
+	int id;
+};
+
+static void *send_records(void *arg)
+{
+	struct sender *s = arg;
+	char rec[RECORD];
+	for (int i = 0; i < RECORDS; i++) {
+		memset(rec, 'A' + s->id, sizeof(rec));
+		memcpy(rec, &i, sizeof(i));
+		if (send(s->fd, rec, sizeof(rec), 0) != (ssize_t)sizeof(rec))
+			die("send record");
+	}
+	return NULL;
+}
+
+static void records(void)
+{
+	int sv[2];
+	tcp_pair(AF_INET, 0, sv);
+	engine("records", sv[0]);
+	pthread_t t[SENDERS];
+	struct sender s[SENDERS];
+	for (int i = 0; i < SENDERS; i++) {
+		s[i] = (struct sender){ sv[0], i };
+		pthread_create(&t[i], NULL, send_records, &s[i]);
+	}
+	int whole = 0, next[SENDERS] = { 0 }, in_order = 1;
+	char rec[RECORD];
+	for (int i = 0; i < SENDERS * RECORDS; i++) {
+		if (read_full(sv[1], rec, sizeof(rec)) != sizeof(rec))
+			die("short stream");
+		int id = rec[RECORD - 1] - 'A', seq;
+		memcpy(&seq, rec, sizeof(seq));
+		int ok = id >= 0 && id < SENDERS;
+		for (size_t k = sizeof(seq); ok && k < sizeof(rec); k++)
+			ok = rec[k] == 'A' + id;
+		whole += ok;
+		if (ok && seq != next[id]++)
+			in_order = 0;
+	}
+	for (int i = 0; i < SENDERS; i++)
+		pthread_join(t[i], NULL);
+	/* The kernel may interleave concurrent sends (it lets go of the socket
+	 * while one waits for room); libaccel keeps each send whole: the counts
+	 * go to stderr, for the script to judge per mode. */
+	say("4 threads x %d records of %d B on one socket: all %d B arrived", RECORDS, RECORD,
+	    SENDERS * RECORDS * RECORD);
+	fprintf(stderr, "records whole: %d, each thread's in order: %s\n", whole,
+		in_order ? "yes" : "no");
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* ---- one thread sends while another receives ----------------------------- */
+
+enum { ECHO_BYTES = 64 << 20 };
+
+static void *echo_server(void *arg)
+{
+	int fd = *(int *)arg;
+	static char buf[65536];
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0)
+			break;
+		write_all(fd, buf, (size_t)n);
+	}
+	shutdown(fd, SHUT_WR);
+	return NULL;
+}
+
+static unsigned long sum_update(unsigned long h, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211UL;
+	return h;
+}
+
+static void *echo_sender(void *arg)
+{
+	int fd = *(int *)arg;
+	static unsigned char buf[65536];
+	unsigned long *h = malloc(sizeof(*h));
+	*h = 1469598103934665603UL;
+	for (size_t done = 0; done < ECHO_BYTES; done += sizeof(buf)) {
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = (unsigned char)((done + i) * 7 + (done >> 16));
+		*h = sum_update(*h, buf, sizeof(buf));
+		write_all(fd, buf, sizeof(buf));
+	}
+	shutdown(fd, SHUT_WR);
+	return h;
+}
+
+static void duplex(void)
+{
+	int sv[2];
+	tcp_pair(AF_INET, 0, sv);
+	engine("duplex", sv[0]);
+	pthread_t srv, snd;
+	pthread_create(&srv, NULL, echo_server, &sv[1]);
+	pthread_create(&snd, NULL, echo_sender, &sv[0]);
+	static unsigned char buf[65536];
+	unsigned long h = 1469598103934665603UL;
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = recv(sv[0], buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		h = sum_update(h, buf, (size_t)n);
+		got += (size_t)n;
+	}
+	void *sent;
+	pthread_join(snd, &sent);
+	pthread_join(srv, NULL);
+	say("one thread sends 64 MiB while another receives the echo: %zu bytes back, checksum %s",
+	    got, h == *(unsigned long *)sent ? "equal" : "DIFFERENT");
+	free(sent);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* ---- accept from several threads ------------------------------------------ */
+
+enum { ACCEPTERS = 4, CLIENTS = 40 };
+
+static int accepted_total;
+
+static void *acceptor(void *arg)
+{
+	int l = *(int *)arg;
+	for (;;) {
+		int c = accept(l, NULL, NULL);
+		if (c < 0) {
+			if (errno == EINTR)
+				continue;
+			break; /* the listener was shut down */
+		}
+		char b;
+		if (read(c, &b, 1) == 1 && b == 'q') {
+			close(c);
+			break;
+		}
+		__atomic_fetch_add(&accepted_total, 1, __ATOMIC_RELAXED);
+		close(c);
+	}
+	return NULL;
+}
+
+static void accept_threads(void)
+{
+	int l = tcp_listener(AF_INET, 0);
+	engine("listener", l);
+	pthread_t t[ACCEPTERS];
+	for (int i = 0; i < ACCEPTERS; i++)
+		pthread_create(&t[i], NULL, acceptor, &l);
+	for (int i = 0; i < CLIENTS + ACCEPTERS; i++) {
+		int c = tcp_connect_to(l, AF_INET, 0);
+		write_all(c, i < CLIENTS ? "x" : "q", 1); /* then one "quit" per thread */
+		char b;
+		(void)!read(c, &b, 1); /* until the acceptor closed it */
+		close(c);
+	}
+	for (int i = 0; i < ACCEPTERS; i++)
+		pthread_join(t[i], NULL);
+	say("%d threads accepting on one listener: %d of %d clients taken", ACCEPTERS,
+	    accepted_total, CLIENTS);
+	close(l);
+}
+
+/* ---- shutdown or close while another thread is blocked --------------------- */
+
+struct blocked {
+	int fd;
+	int ep;
+	long rc;
+	int err;
+	unsigned int events;
+};
+
+static void *blocked_recv(void *arg)
+{
+	struct blocked *b = arg;
+	char buf[16];
+	b->rc = recv(b->fd, buf, sizeof(buf), 0);
+	b->err = errno;
+	return NULL;
+}
+
+static void *blocked_epoll(void *arg)
+{
+	struct blocked *b = arg;
+	struct epoll_event ev;
+	b->rc = epoll_wait(b->ep, &ev, 1, 5000);
+	b->err = errno;
+	b->events = b->rc == 1 ? ev.events : 0;
+	return NULL;
+}
+
+static const char *evs(unsigned int e)
+{
+	static char buf[64];
+	snprintf(buf, sizeof(buf), "%s%s%s%s", e & EPOLLIN ? "IN" : "", e & EPOLLOUT ? "|OUT" : "",
+		 e & EPOLLRDHUP ? "|RDHUP" : "", e & EPOLLHUP ? "|HUP" : "");
+	return buf;
+}
+
+static void interrupted(void)
+{
+	int sv[2];
+	pthread_t t;
+	struct blocked b;
+
+	/* shutdown(SHUT_RD) wakes a thread blocked in recv with an end of stream */
+	tcp_pair(AF_INET, 0, sv);
+	engine("shutdown", sv[0]);
+	b = (struct blocked){ .fd = sv[0] };
+	pthread_create(&t, NULL, blocked_recv, &b);
+	usleep(100 * 1000);
+	shutdown(sv[0], SHUT_RD);
+	pthread_join(t, NULL);
+	say("recv blocked, another thread shuts it down (RD): recv -> %s", b.rc < 0 ? errname(b.err) : res(b.rc));
+	close(sv[0]);
+	close(sv[1]);
+
+	/* shutdown(SHUT_RDWR) wakes epoll_wait in another thread */
+	tcp_pair(AF_INET, 0, sv);
+	b = (struct blocked){ .fd = sv[0], .ep = epoll_create1(0) };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.fd = sv[0] };
+	epoll_ctl(b.ep, EPOLL_CTL_ADD, sv[0], &ev);
+	pthread_create(&t, NULL, blocked_epoll, &b);
+	usleep(100 * 1000);
+	shutdown(sv[0], SHUT_RDWR);
+	pthread_join(t, NULL);
+	say("epoll_wait blocked, another thread shuts it down (RDWR): %ld event %s", b.rc,
+	    evs(b.events));
+	close(b.ep);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* close() does not wake a blocked recv (the kernel keeps the socket
+	 * while the call runs); the peer's data does */
+	tcp_pair(AF_INET, 0, sv);
+	b = (struct blocked){ .fd = sv[0] };
+	int keep = dup(sv[0]);
+	pthread_create(&t, NULL, blocked_recv, &b);
+	usleep(100 * 1000);
+	close(sv[0]);
+	usleep(100 * 1000);
+	write_all(sv[1], "late", 4);
+	pthread_join(t, NULL);
+	say("recv blocked, another thread closes one of its fds, the peer sends: recv -> %s",
+	    b.rc < 0 ? errname(b.err) : res(b.rc));
+	close(keep);
+	close(sv[1]);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	alarm(120);
+	records();
+	duplex();
+	accept_threads();
+	interrupted();
+	say("== done");
+	return 0;
+}

@@ -59,7 +59,7 @@ struct engine_ops {
 	int (*woken)(struct accel_sock *s);
 	/* A number that changes whenever data arrives or room appears (for
 	 * edge-triggered epoll). */
-	unsigned long (*progress)(struct accel_sock *s);
+	unsigned long (*progress)(struct accel_sock *s, unsigned int events);
 	/*
 	 * 1: the kernel itself tracks readiness on the wait fds (a listener
 	 * and its rendezvous): epoll registers them with the program's events

@@ -228,7 +228,7 @@ int mux_epoll_ctl(int epfd, int op, int fd, struct accel_sock *s, struct epoll_e
 		n->data = e.data.u64;
 		n->fired = n->gone = 0;
 		n->last_rev = 0;
-		n->last_prog = s->ops->progress(s);
+		n->last_prog = s->ops->progress(s, e.events);
 		/* The kernel checks epfd, the fd and loops of nested sets here. */
 		rc = kernel_ctl(epfd, ep, EPOLL_CTL_ADD, n, index, kernel_events(s, e.events));
 		if (rc < 0)
@@ -315,7 +315,7 @@ static unsigned int node_events(struct ep_node *n)
 	uint32_t want = __atomic_load_n(&n->events, __ATOMIC_RELAXED);
 	unsigned int rev = s->ops->poll(s, n->fd) & (want | EPOLLERR | EPOLLHUP);
 	if (want & EPOLLET) {
-		unsigned long prog = s->ops->progress(s);
+		unsigned long prog = s->ops->progress(s, want);
 		unsigned int fresh = rev & ~n->last_rev;
 		int moved = prog != n->last_prog;
 		n->last_rev = rev;
@@ -504,7 +504,7 @@ static unsigned int set_poll(struct accel_sock *o, int fd)
 		uint32_t want = __atomic_load_n(&n->events, __ATOMIC_RELAXED);
 		unsigned int rev = n->s->ops->poll(n->s, n->fd) & (want | EPOLLERR | EPOLLHUP);
 		if (rev && (!(want & EPOLLET) || (rev & ~n->last_rev) ||
-			    n->s->ops->progress(n->s) != n->last_prog))
+			    n->s->ops->progress(n->s, n->events) != n->last_prog))
 			return POLLIN;
 	}
 	struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -532,8 +532,9 @@ static int set_woken(struct accel_sock *o)
 	return 0;
 }
 
-static unsigned long set_progress(struct accel_sock *o)
+static unsigned long set_progress(struct accel_sock *o, unsigned int events)
 {
+	(void)events;
 	unsigned long sum = 0;
 	if (!o->ep)
 		return 0;
@@ -541,7 +542,7 @@ static unsigned long set_progress(struct accel_sock *o)
 	for (unsigned int i = 0; i < count; i++) {
 		struct ep_node *n = node_at(o->ep, i);
 		if (node_valid(n))
-			sum += n->s->ops->progress(n->s);
+			sum += n->s->ops->progress(n->s, n->events);
 	}
 	return sum;
 }

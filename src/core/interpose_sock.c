@@ -128,7 +128,11 @@ ACCEL_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	struct accel_sock *s = fd_table_get(fd);
 	struct sockaddr_storage ss;
 	if (unlikely(sock_offloaded(s)) && !s->ops->accept) {
-		errno = EISCONN; /* as a connected TCP socket */
+		/* As TCP: after EINPROGRESS, the next connect reports the
+		 * connection made (0); any later one, EISCONN. */
+		if (__atomic_exchange_n(&s->connect_pending, 0, __ATOMIC_ACQ_REL))
+			return 0;
+		errno = EISCONN;
 		return -1;
 	}
 	/* Read the address only as the kernel would: a bad pointer or length
@@ -138,6 +142,7 @@ ACCEL_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 			      NULL, (struct sockaddr *)&ss);
 		int rc;
 		if (decide_offer_connect(s, fd, (struct sockaddr *)&ss, len, &rc)) {
+			s->connect_pending = rc == -EINPROGRESS;
 			sock_attached(s);
 			mux_epoll_moved(s, fd);
 			OFFLOAD_RETURN(int, connect, rc, fd, addr, len);

@@ -152,6 +152,7 @@ struct accel_sock *sock_register(int fd, int domain, int type, int protocol)
 	s->role = 0;
 	s->decision = 0;
 	s->no_accel = -1;
+	s->connect_pending = 0;
 	s->rule = NULL;
 	s->reason = NULL;
 	s->ep = NULL;

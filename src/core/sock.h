@@ -39,6 +39,7 @@ struct accel_sock {
 	uint8_t role;                 /* enum rule_role */
 	uint8_t decision;             /* enum rule_transport */
 	int8_t no_accel;              /* SO_ACCEL_NO_ACCEL: -1 unset, 0 opted in, 1 out */
+	uint8_t connect_pending;      /* an engine's connect said EINPROGRESS, not yet 0 */
 	const struct rule *rule;      /* the rule that decided, or NULL */
 	const char *reason;           /* why the kernel carries it (static text) */
 	uint32_t next_free;           /* pool link (index + 1), 0: end */

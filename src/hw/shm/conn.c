@@ -138,7 +138,7 @@ void shm_conn_drain(struct shm_conn *c)
 
 /* The peer's processes are all gone: as TCP after its FIN, or its RST when
  * it left bytes of ours unread. */
-static int gone_reset(const struct shm_conn *c)
+static int gone_reset(struct shm_conn *c)
 {
 	return c->peer_gone && !(shm_ring_flags(c->rx.r) & SHM_RING_EOF) &&
 	       shm_ring_unread(&c->tx);
@@ -210,10 +210,27 @@ int shm_sys_restarts(void)
 	return 1;
 }
 
-static int reset(const struct shm_conn *c)
+/* Reset by the peer (closed with our bytes unread, SO_LINGER 0, killed
+ * with them unread) or by a peer that broke the rings. */
+static int reset(struct shm_conn *c)
 {
-	return ((shm_ring_flags(c->rx.r) | shm_ring_flags(c->tx.r)) & SHM_RING_RESET) ||
-	       c->rx.broken || c->tx.broken || gone_reset(c);
+	int r = ((shm_ring_flags(c->rx.r) | shm_ring_flags(c->tx.r)) & SHM_RING_RESET) ||
+		c->rx.broken || c->tx.broken || gone_reset(c);
+	if (r && !c->reset_seen) {
+		/* As the kernel's sk_err: reported once, by a receive, a send or
+		 * SO_ERROR; afterwards reads end and sends fail with EPIPE. */
+		c->reset_seen = 1;
+		c->err_pending = ECONNRESET;
+	}
+	return r;
+}
+
+int shm_conn_take_error(struct shm_conn *c)
+{
+	reset(c);
+	int err = c->err_pending;
+	c->err_pending = 0;
+	return err;
 }
 
 static int rx_ended(const struct shm_conn *c)
@@ -343,12 +360,18 @@ static ssize_t send_locked(struct shm_conn *c, const struct iovec *iov, int iovc
 	long deadline = -1;
 	for (;;) {
 		uint32_t f = shm_ring_flags(c->tx.r);
-		int err = reset(c) ? -ECONNRESET : (f & SHM_RING_EOF) || c->rst ? -EPIPE : 0;
-		if (!err && ((f & SHM_RING_GONE) || c->peer_gone)) {
+		int err = 0;
+		if (reset(c)) {
+			err = c->err_pending ? -c->err_pending : -EPIPE;
+			if (!done)
+				c->err_pending = 0;
+		} else if ((f & SHM_RING_EOF) || c->rst) {
+			err = -EPIPE;
+		} else if ((f & SHM_RING_GONE) || c->peer_gone) {
 			/* As TCP: the first send after the peer closed is accepted
-			 * (its answer is a reset); the next fails. */
+			 * (its answer is a reset, pending until read); the next fails. */
 			c->rst = 1;
-			c->rst_unread = 1;
+			c->err_pending = ECONNRESET;
 			return done ? (ssize_t)done : (ssize_t)want;
 		}
 		if (err)
@@ -378,19 +401,19 @@ static ssize_t recv_locked(struct shm_conn *c, const struct iovec *iov, int iovc
 	struct iovec rest[64];
 	if (iov_sum(iov, iovcnt, &want) < 0)
 		return -EINVAL;
-	if (!want)
-		return 0; /* as TCP: a zero-length read returns 0 at once */
 	int waitall = (flags & (MSG_WAITALL | MSG_PEEK)) == MSG_WAITALL;
-	if (c->rst_unread && !shm_ring_readable(&c->rx)) {
-		c->rst_unread = 0; /* the reset our last send drew, reported once */
-		return -ECONNRESET;
-	}
+	int nonblock = c->nonblock || (flags & MSG_DONTWAIT);
 	for (;;) {
-		if (c->rx.broken || c->tx.broken)
-			return done ? (ssize_t)done : -ECONNRESET;
 		/* Bytes already here are delivered before a reset is reported. */
-		int n_iov = done ? iov_advance(iov, iovcnt, done, rest) : iovcnt;
-		size_t n = shm_ring_read(&c->rx, done ? rest : iov, n_iov, flags & MSG_PEEK);
+		size_t n;
+		if (!want)
+			n = 0;
+		else if (flags & MSG_TRUNC) /* TCP: drop them, copy nothing */
+			n = shm_ring_skip(&c->rx, want - done, flags & MSG_PEEK);
+		else
+			n = shm_ring_read(&c->rx, done ? rest : iov,
+					  done ? iov_advance(iov, iovcnt, done, rest) : iovcnt,
+					  flags & MSG_PEEK);
 		if (n && !(flags & MSG_PEEK))
 			wake_writer(c);
 		done += n;
@@ -398,11 +421,18 @@ static ssize_t recv_locked(struct shm_conn *c, const struct iovec *iov, int iovc
 			return (ssize_t)done;
 		if (n)
 			continue;
-		if (reset(c))
-			return done ? (ssize_t)done : -ECONNRESET;
+		if (reset(c)) {
+			if (done || !c->err_pending)
+				return (ssize_t)done; /* reported already: the stream has ended */
+			c->err_pending = 0;
+			return -ECONNRESET;
+		}
 		if (rx_ended(c) || c->rd_shut)
 			return (ssize_t)done;
-		if (c->nonblock || (flags & MSG_DONTWAIT)) {
+		/* As TCP: a zero-length read returns 0, or EAGAIN if it would wait. */
+		if (!want)
+			return nonblock ? -EAGAIN : 0;
+		if (nonblock) {
 			/* Now and then ask the kernel whether the peer is still there:
 			 * a program that only polls this way must see it go. */
 			if (!(++c->idle_checks & 63))
@@ -481,8 +511,9 @@ unsigned int shm_conn_poll(struct shm_conn *c)
 {
 	unsigned int ev = 0;
 	uint32_t in = shm_ring_flags(c->rx.r), out = shm_ring_flags(c->tx.r);
-	if (((in | out) & SHM_RING_RESET) || c->rx.broken || c->tx.broken || gone_reset(c))
-		return POLLIN | POLLOUT | POLLERR | POLLHUP | POLLRDHUP;
+	unsigned int err = c->err_pending ? POLLERR : 0;
+	if (reset(c))
+		return POLLIN | POLLOUT | POLLHUP | POLLRDHUP | (c->err_pending ? POLLERR : 0);
 	int ended = (in & SHM_RING_EOF) || c->peer_gone;
 	if (shm_ring_readable(&c->rx) || ended || c->rd_shut)
 		ev |= POLLIN;
@@ -491,8 +522,16 @@ unsigned int shm_conn_poll(struct shm_conn *c)
 	/* A closed peer still looks writable: the send reports the error. */
 	if (shm_ring_writable(&c->tx) || (out & (SHM_RING_GONE | SHM_RING_EOF)) || c->peer_gone)
 		ev |= POLLOUT;
-	/* Hang-up only when both directions are shut, ours included (TCP). */
-	if ((ended || c->rd_shut) && (out & SHM_RING_EOF))
+	/* Hang-up when both directions are shut, ours included, or after the
+	 * reset our send drew from a closed peer (TCP). */
+	if (((ended || c->rd_shut) && (out & SHM_RING_EOF)) || c->rst)
 		ev |= POLLHUP;
-	return ev;
+	return ev | err;
+}
+
+int shm_conn_closed(struct shm_conn *c)
+{
+	/* TCP has left the connected states: both directions finished, or reset. */
+	uint32_t in = shm_ring_flags(c->rx.r), out = shm_ring_flags(c->tx.r);
+	return reset(c) || c->rst || (((in & SHM_RING_EOF) || c->peer_gone) && (out & SHM_RING_EOF));
 }

@@ -27,7 +27,8 @@ struct shm_conn {
 	int rd_shut;            /* shutdown(SHUT_RD) */
 	int shared;             /* a fork copied this end: close only unmaps */
 	int rst;                /* we sent after the peer closed: it "answered" a reset */
-	int rst_unread;         /* that reset is still to be reported by a receive */
+	int reset_seen;         /* a reset was noticed (and err_pending set once) */
+	int err_pending;        /* the socket error not yet reported (SO_ERROR) */
 	unsigned int waiters;   /* threads asleep on this connection */
 	int leader;             /* a thread sleeps on the socket for all */
 	uint32_t wake_seq;      /* futex word: bumped when the leader wakes */
@@ -67,6 +68,10 @@ void shm_conn_close(struct shm_conn *c, int abort);
 /* The same without unmapping (another thread may still be inside a call). */
 void shm_conn_mark_closed(struct shm_conn *c, int abort);
 
+/* The pending socket error (SO_ERROR), cleared by reading it. */
+int shm_conn_take_error(struct shm_conn *c);
+/* Whether TCP would be out of its connected states (ENOTCONN). */
+int shm_conn_closed(struct shm_conn *c);
 /* Readiness now, as poll would report it: POLLIN, POLLOUT, POLLRDHUP,
  * POLLHUP, POLLERR. No system call. */
 unsigned int shm_conn_poll(struct shm_conn *c);

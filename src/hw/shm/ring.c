@@ -156,6 +156,17 @@ size_t shm_ring_write(struct shm_ring_end *e, const struct iovec *iov, int iovcn
 	return done;
 }
 
+size_t shm_ring_skip(struct shm_ring_end *e, size_t n, int peek)
+{
+	uint64_t tail = e->r->tail;
+	size_t done = avail(e, n);
+	if (done > n)
+		done = n;
+	if (done && !peek)
+		__atomic_store_n(&e->r->tail, tail + done, __ATOMIC_RELEASE);
+	return done;
+}
+
 size_t shm_ring_read(struct shm_ring_end *e, const struct iovec *iov, int iovcnt, int peek)
 {
 	uint64_t tail = e->r->tail;

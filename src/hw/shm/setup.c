@@ -331,9 +331,9 @@ static int listener_woken(struct accel_sock *s)
 	return 0;
 }
 
-static unsigned long listener_progress(struct accel_sock *s)
+static unsigned long listener_progress(struct accel_sock *s, unsigned int events)
 {
-	(void)s;
+	(void)s, (void)events;
 	return 0;
 }
 

@@ -33,6 +33,7 @@ struct shm_sock {
 	unsigned int ring_size;
 	struct shm_opt opts[SHM_SOCK_OPTS];
 	int n_opts;
+	char cc[17];               /* TCP_CONGESTION as set (empty: the system's) */
 	long released_us;          /* closed: when (see shm_sock_reap) */
 	struct shm_sock *next_dead;
 };

@@ -11,6 +11,7 @@
 #include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -125,10 +126,14 @@ static int conn_shutdown(struct accel_sock *s, int how)
 	struct shm_sock *ss = sock_of(s);
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return -EINVAL;
-	if (how != SHUT_WR)
-		shm_conn_shutdown_read(&ss->c);
+	if (shm_conn_closed(&ss->c))
+		return -ENOTCONN;
+	/* Writing side first: the read side's shutdown wakes sleepers in this
+	 * process, who must find both done (POLLHUP). */
 	if (how != SHUT_RD)
 		shm_conn_shutdown_write(&ss->c);
+	if (how != SHUT_WR)
+		shm_conn_shutdown_read(&ss->c);
 	return 0;
 }
 
@@ -159,13 +164,18 @@ static int conn_woken(struct accel_sock *s)
 	return c->peer_gone;
 }
 
-static unsigned long conn_progress(struct accel_sock *s)
+static unsigned long conn_progress(struct accel_sock *s, unsigned int events)
 {
+	/* Only what the events watch for: room appearing is no news to a
+	 * reader (the kernel's write-space wake-up skips an EPOLLIN item). */
 	struct shm_conn *c = &sock_of(s)->c;
-	return (unsigned long)(__atomic_load_n(&c->rx.r->head, __ATOMIC_ACQUIRE) +
-			       __atomic_load_n(&c->tx.r->tail, __ATOMIC_ACQUIRE) +
-			       (shm_ring_flags(c->rx.r) & (SHM_RING_EOF | SHM_RING_RESET)) +
-			       (unsigned long)c->peer_gone);
+	unsigned long p = (shm_ring_flags(c->rx.r) & (SHM_RING_EOF | SHM_RING_RESET)) +
+			  (unsigned long)c->peer_gone + (unsigned long)c->rst;
+	if (events & (POLLIN | POLLRDHUP))
+		p += __atomic_load_n(&c->rx.r->head, __ATOMIC_ACQUIRE);
+	if (events & POLLOUT)
+		p += __atomic_load_n(&c->tx.r->tail, __ATOMIC_ACQUIRE) << 1;
+	return p;
 }
 
 /* --- names, options, ioctls ----------------------------------------- */
@@ -175,6 +185,8 @@ static int conn_getname(struct accel_sock *s, int fd, int peer, struct sockaddr 
 {
 	struct shm_sock *ss = sock_of(s);
 	(void)fd;
+	if (peer && shm_conn_closed(&ss->c))
+		return -ENOTCONN; /* TCP has left the connected states */
 	struct sockaddr_storage out;
 	socklen_t n = shm_sock_addr(ss->domain, peer ? &ss->peer : &ss->local, &out);
 	if (!addr || !len)
@@ -225,6 +237,26 @@ static int opt_default(int level, int name, int *v)
 	return -ENOPROTOOPT;
 }
 
+#define TCP_CA_NAME_MAX_ 16
+
+/* The system's congestion control, as a new TCP socket would get it. */
+static void default_congestion(char *out, size_t size)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/sys/net/ipv4/tcp_congestion_control",
+			      O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : syscall(SYS_read, fd, out, size - 1);
+	if (fd >= 0)
+		shm_sys_close(fd);
+	if (n <= 0)
+		n = 0;
+	out[n] = '\0';
+	char *nl = strchr(out, '\n');
+	if (nl)
+		*nl = '\0';
+	if (!out[0])
+		snprintf(out, size, "cubic");
+}
+
 static int conn_getsockopt(struct accel_sock *s, int fd, int level, int name, void *val,
 			   socklen_t *len)
 {
@@ -237,7 +269,7 @@ static int conn_getsockopt(struct accel_sock *s, int fd, int level, int name, vo
 		case SO_PROTOCOL:
 			return put_int(val, len, IPPROTO_TCP);
 		case SO_ERROR:
-			return put_int(val, len, 0);
+			return put_int(val, len, shm_conn_take_error(&ss->c));
 		case SO_RCVBUF:
 		case SO_SNDBUF:
 			return put_int(val, len, (int)ss->ring_size);
@@ -258,9 +290,14 @@ static int conn_getsockopt(struct accel_sock *s, int fd, int level, int name, vo
 		return 0;
 	}
 	if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
-		static const char cc[] = "cubic";
+		char cc[TCP_CA_NAME_MAX_] = "";
 		if (!val || !len)
 			return -EFAULT;
+		if (ss->cc[0])
+			memcpy(cc, ss->cc, sizeof(cc));
+		else
+			default_congestion(cc, sizeof(cc));
+		/* As Linux: the name, NUL-padded to the length asked for. */
 		socklen_t n = *len < sizeof(cc) ? *len : (socklen_t)sizeof(cc);
 		memcpy(val, cc, n);
 		*len = n;
@@ -300,8 +337,13 @@ static int conn_setsockopt(struct accel_sock *s, int fd, int level, int name, co
 		return len < sizeof(int) ? -EINVAL : -EFAULT;
 	int v, dflt;
 	memcpy(&v, val, sizeof(v));
-	if (name == TCP_CONGESTION && level == IPPROTO_TCP)
+	if (name == TCP_CONGESTION && level == IPPROTO_TCP) {
+		/* Kept for getsockopt: no congestion on a ring. */
+		socklen_t n = len < sizeof(ss->cc) - 1 ? len : (socklen_t)sizeof(ss->cc) - 1;
+		memset(ss->cc, 0, sizeof(ss->cc));
+		memcpy(ss->cc, val, n);
 		return 0;
+	}
 	if (opt_default(level, name, &dflt) < 0)
 		return 0; /* accepted: nothing on this path depends on it */
 	struct shm_opt *o = find_opt(ss, level, name);
@@ -326,7 +368,9 @@ static int conn_ioctl(struct accel_sock *s, int fd, unsigned long req, void *arg
 		break;
 	case SIOCOUTQ:
 	case SIOCOUTQNSD:
-		v = (int)shm_ring_unread(&ss->c.tx);
+		/* What the ring holds is in the peer's receive buffer: delivered
+		 * and acknowledged, as loopback TCP reports it at once. */
+		v = 0;
 		break;
 	case FIONBIO:
 		if (!arg)

@@ -86,8 +86,9 @@ static const char *evnames(int ev)
 	static char out[4][64];
 	static int slot;
 	char *o = out[slot++ & 3];
-	snprintf(o, sizeof(out[0]), "%s%s%s%s%s", ev & POLLIN ? "|IN" : "", ev & POLLOUT ? "|OUT" : "",
-		 ev & POLLRDHUP ? "|RDHUP" : "", ev & POLLHUP ? "|HUP" : "", ev & POLLERR ? "|ERR" : "");
+	snprintf(o, sizeof(out[0]), "%s%s%s%s%s", ev & POLLIN ? "|IN" : "",
+		 ev & POLLOUT ? "|OUT" : "", ev & POLLRDHUP ? "|RDHUP" : "",
+		 ev & POLLHUP ? "|HUP" : "", ev & POLLERR ? "|ERR" : "");
 	return o[0] ? o + 1 : "0";
 }
 
@@ -170,8 +171,8 @@ static const char *host_of(const struct sockaddr_storage *ss)
 	char *o = out[slot++ & 3], ip[INET6_ADDRSTRLEN] = "?";
 	const struct sockaddr_in *a4 = (const void *)ss;
 	const struct sockaddr_in6 *a6 = (const void *)ss;
-	inet_ntop(ss->ss_family, ss->ss_family == AF_INET ? (const void *)&a4->sin_addr : &a6->sin6_addr,
-		  ip, sizeof(ip));
+	const void *a = ss->ss_family == AF_INET ? (const void *)&a4->sin_addr : &a6->sin6_addr;
+	inet_ntop(ss->ss_family, a, ip, sizeof(ip));
 	snprintf(o, sizeof(out[0]), "%s %s", ss->ss_family == AF_INET ? "AF_INET" : "AF_INET6", ip);
 	return o;
 }
@@ -272,8 +273,8 @@ static void basic_io(void)
 	name_of(c, 1, &to);
 	name_of(s, 1, &from);
 	struct iovec mv[2] = { { "msg", 3 }, { "hdr", 3 } };
-	struct msghdr m = { .msg_name = &to, .msg_namelen = sizeof(struct sockaddr_in), .msg_iov = mv,
-			    .msg_iovlen = 2 };
+	struct msghdr m = { .msg_name = &to, .msg_namelen = sizeof(struct sockaddr_in),
+			    .msg_iov = mv, .msg_iovlen = 2 };
 	say("sendmsg 3+3 with msg_name: %s", res(sendmsg(c, &m, 0)));
 	struct iovec iv = { buf, sizeof(buf) };
 	struct msghdr in = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iv,
@@ -452,7 +453,8 @@ static void shutdowns(void)
 	say("client poll: %s", ev(c, ALL, POLLHUP));
 	say("server poll: %s", ev(s, ALL, POLLHUP));
 	say("client recv: %s", rx(c, sizeof(buf), 0));
-	say("client getpeername after both FINs: %s", res(getpeername(c, (struct sockaddr *)&ss, &len)));
+	say("client getpeername after both FINs: %s",
+	    res(getpeername(c, (struct sockaddr *)&ss, &len)));
 	say("shutdown(client, SHUT_RDWR) after both FINs: %s", res(shutdown(c, SHUT_RDWR)));
 	close(c);
 	close(s);
@@ -605,7 +607,8 @@ static void connect_accept(void)
 	fcntl(l, F_SETFL, 0);
 	int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	rc = connect(c, (struct sockaddr *)&ss, len);
-	say("non-blocking connect: %s", rc == 0 || errno == EINPROGRESS ? "0 or EINPROGRESS" : res(rc));
+	say("non-blocking connect: %s",
+	    rc == 0 || errno == EINPROGRESS ? "0 or EINPROGRESS" : res(rc));
 	say("poll: %s", ev(c, POLLOUT, POLLOUT));
 	say("SO_ERROR: %s", errname(getint(c, SOL_SOCKET, SO_ERROR)));
 	say("connect again: %s", res(connect(c, (struct sockaddr *)&ss, len)));
@@ -719,7 +722,8 @@ static void readiness(void)
 	FD_ZERO(&wr);
 	FD_SET(c, &wr);
 	n = select(c + 1, &rd, &wr, NULL, &zero);
-	say("select after data: %d, readable %s, writable %s", n, yes(FD_ISSET(c, &rd)), yes(FD_ISSET(c, &wr)));
+	say("select after data: %d, readable %s, writable %s", n, yes(FD_ISSET(c, &rd)),
+	    yes(FD_ISSET(c, &wr)));
 	say("epoll LT: %s", ep2(lt));
 	say("epoll ET: %s", ep2(et));
 	say("epoll ONESHOT: %s", ep2(os));

@@ -82,6 +82,12 @@ struct engine_ops {
 	int (*setsockopt)(struct accel_sock *s, int fd, int level, int name, const void *val,
 			  socklen_t len);
 	int (*ioctl)(struct accel_sock *s, int fd, unsigned long req, void *arg);
+	/*
+	 * fd is about to stop naming s (close, dup2 over it) while another fd,
+	 * `other`, still does: an engine that keeps an fd number for its own
+	 * system calls moves to `other`.
+	 */
+	void (*fd_moved)(struct accel_sock *s, int fd, int other);
 	/* O_NONBLOCK changed on the fd (fcntl F_SETFL, FIONBIO). */
 	void (*set_nonblock)(struct accel_sock *s, int on);
 	/* A fork copied this process (child: 1 in the new process): both

@@ -592,6 +592,11 @@ static int set_ioctl(struct accel_sock *o, int fd, unsigned long req, void *arg)
 	return -ENOSYS;
 }
 
+static void set_fd_moved(struct accel_sock *o, int fd, int other)
+{
+	(void)o, (void)fd, (void)other;
+}
+
 static void set_nonblock(struct accel_sock *o, int on)
 {
 	(void)o, (void)on;
@@ -627,6 +632,7 @@ static const struct engine_ops epoll_ops = {
 	.getsockopt = set_getsockopt,
 	.setsockopt = set_setsockopt,
 	.ioctl = set_ioctl,
+	.fd_moved = set_fd_moved,
 	.set_nonblock = set_nonblock,
 	.forked = set_forked,
 	.handover = set_handover,

@@ -24,6 +24,7 @@ ACCEL_EXPORT int close(int fd)
 	if (unlikely(core_in_vfork_child()))
 		return accel_next.close(fd);
 	log_fd_released(fd);
+	sock_fd_leaving(fd);
 	struct accel_sock *s = sock_close_begin(fd);
 	if (s && s->ops && __atomic_load_n(&s->refs, __ATOMIC_ACQUIRE) == 1)
 		s->ops->closing(s, fd);
@@ -94,12 +95,16 @@ static int dup_onto(int fd, int fd2, struct accel_sock *s, int rc)
 
 ACCEL_EXPORT int dup2(int fd, int fd2)
 {
+	if (fd != fd2 && !core_in_vfork_child())
+		sock_fd_leaving(fd2);
 	struct accel_sock *s = ref_before_dup(fd);
 	return dup_onto(fd, fd2, s, accel_next.dup2(fd, fd2));
 }
 
 ACCEL_EXPORT int dup3(int fd, int fd2, int flags)
 {
+	if (fd != fd2 && !core_in_vfork_child())
+		sock_fd_leaving(fd2);
 	struct accel_sock *s = ref_before_dup(fd);
 	return dup_onto(fd, fd2, s, accel_next.dup3(fd, fd2, flags));
 }

@@ -165,6 +165,19 @@ out:
 	return s;
 }
 
+void sock_fd_leaving(int fd)
+{
+	struct accel_sock *s = fd_table_get(fd);
+	if (!s || !s->ops || __atomic_load_n(&s->refs, __ATOMIC_ACQUIRE) < 2)
+		return;
+	unsigned int size = fd_table_size();
+	for (unsigned int other = 0; other < size; other++)
+		if ((int)other != fd && fd_table_get((int)other) == s) {
+			s->ops->fd_moved(s, fd, (int)other);
+			return;
+		}
+}
+
 void sock_forget(int fd)
 {
 	put_replaced(fd_table_exchange(fd, NULL));
@@ -200,8 +213,10 @@ void sock_forget_range(unsigned int first, unsigned int last)
 	if (last >= size)
 		last = size ? size - 1 : 0;
 	for (unsigned int fd = first; size && fd <= last; fd++)
-		if (fd_table.slots[fd])
+		if (fd_table.slots[fd]) {
+			sock_fd_leaving((int)fd);
 			sock_forget((int)fd);
+		}
 }
 
 struct accel_sock *sock_ref(int fd)

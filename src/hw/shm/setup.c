@@ -374,6 +374,11 @@ static void listener_forked(struct accel_sock *s, int child)
 	(void)s, (void)child;
 }
 
+static void listener_fd_moved(struct accel_sock *s, int fd, int other)
+{
+	(void)s, (void)fd, (void)other; /* the rendezvous is its own fd */
+}
+
 static void listener_set_nonblock(struct accel_sock *s, int on)
 {
 	(void)s, (void)on;
@@ -420,6 +425,7 @@ const struct engine_ops shm_listener_ops = {
 	.getsockopt = listener_getsockopt,
 	.setsockopt = listener_setsockopt,
 	.ioctl = listener_ioctl,
+	.fd_moved = listener_fd_moved,
 	.set_nonblock = listener_set_nonblock,
 	.forked = listener_forked,
 	.handover = listener_handover,

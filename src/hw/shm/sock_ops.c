@@ -387,6 +387,13 @@ static int conn_ioctl(struct accel_sock *s, int fd, unsigned long req, void *arg
 	return 0;
 }
 
+static void conn_fd_moved(struct accel_sock *s, int fd, int other)
+{
+	struct shm_sock *ss = sock_of(s);
+	if (ss->c.fd == fd)
+		__atomic_store_n(&ss->c.fd, other, __ATOMIC_RELEASE);
+}
+
 static void conn_set_nonblock(struct accel_sock *s, int on)
 {
 	sock_of(s)->c.nonblock = on;
@@ -493,6 +500,7 @@ const struct engine_ops shm_conn_ops = {
 	.getsockopt = conn_getsockopt,
 	.setsockopt = conn_setsockopt,
 	.ioctl = conn_ioctl,
+	.fd_moved = conn_fd_moved,
 	.set_nonblock = conn_set_nonblock,
 	.forked = conn_forked,
 	.handover = conn_handover,
@@ -505,6 +513,11 @@ int shm_handover(struct shm_sock *ss, const int *fds, int nfds);
 static int conn_handover(struct accel_sock *s, const int *fds, int nfds, int keep_state)
 {
 	struct shm_sock *ss = sock_of(s);
+	int known = 0;
+	for (int i = 0; i < nfds; i++)
+		known |= fds[i] == ss->c.fd;
+	if (!known && nfds)
+		ss->c.fd = fds[0];
 	int rc = shm_handover(ss, fds, nfds);
 	if (rc < 0)
 		return rc;

@@ -35,6 +35,12 @@ static inline struct engine_link *engine_link(struct accel_sock *s)
 /* Kernel fds one socket may need to sleep on (its own fd first). */
 #define ENGINE_WAIT_FDS 2
 
+/*
+ * recvmsg, sendmsg, poll, arm, wait_fds, woken, progress and release are
+ * required; the others may be NULL: the kernel answers on the fd
+ * (shutdown, getname, getsockopt, setsockopt, ioctl), or there is nothing
+ * to do.
+ */
 struct engine_ops {
 	const char *name;
 	ssize_t (*recvmsg)(struct accel_sock *s, struct msghdr *msg, int flags);

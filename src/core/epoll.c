@@ -547,7 +547,8 @@ static unsigned long set_progress(struct accel_sock *o, unsigned int events)
 	return sum;
 }
 
-/* Everything else is the kernel's answer for an epoll fd. */
+/* Data calls get the kernel's answers for an epoll fd; the rest is the
+ * kernel's (NULL ops). */
 static ssize_t set_recvmsg(struct accel_sock *o, struct msghdr *m, int f)
 {
 	(void)o, (void)m, (void)f;
@@ -566,46 +567,12 @@ static int set_shutdown(struct accel_sock *o, int how)
 	return -ENOTSOCK;
 }
 
-static int set_getname(struct accel_sock *o, int fd, int peer, struct sockaddr *a, socklen_t *l)
-{
-	(void)o, (void)fd, (void)peer, (void)a, (void)l;
-	return -ENOSYS;
-}
 
-static int set_getsockopt(struct accel_sock *o, int fd, int level, int name, void *v,
-			  socklen_t *l)
-{
-	(void)o, (void)fd, (void)level, (void)name, (void)v, (void)l;
-	return -ENOSYS;
-}
 
-static int set_setsockopt(struct accel_sock *o, int fd, int level, int name, const void *v,
-			  socklen_t l)
-{
-	(void)o, (void)fd, (void)level, (void)name, (void)v, (void)l;
-	return -ENOSYS;
-}
 
-static int set_ioctl(struct accel_sock *o, int fd, unsigned long req, void *arg)
-{
-	(void)o, (void)fd, (void)req, (void)arg;
-	return -ENOSYS;
-}
 
-static void set_fd_moved(struct accel_sock *o, int fd, int other)
-{
-	(void)o, (void)fd, (void)other;
-}
 
-static void set_nonblock(struct accel_sock *o, int on)
-{
-	(void)o, (void)on;
-}
 
-static void set_forked(struct accel_sock *o, int child)
-{
-	(void)o, (void)child;
-}
 
 static int set_handover(struct accel_sock *o, const int *fds, int nfds, int keep_state)
 {
@@ -613,10 +580,6 @@ static int set_handover(struct accel_sock *o, const int *fds, int nfds, int keep
 	return -ENOSYS; /* an epoll set is the kernel's already */
 }
 
-static void set_closing(struct accel_sock *o, int fd)
-{
-	(void)o, (void)fd;
-}
 
 static const struct engine_ops epoll_ops = {
 	.name = "epoll",
@@ -628,14 +591,6 @@ static const struct engine_ops epoll_ops = {
 	.wait_fds = set_wait_fds,
 	.woken = set_woken,
 	.progress = set_progress,
-	.getname = set_getname,
-	.getsockopt = set_getsockopt,
-	.setsockopt = set_setsockopt,
-	.ioctl = set_ioctl,
-	.fd_moved = set_fd_moved,
-	.set_nonblock = set_nonblock,
-	.forked = set_forked,
 	.handover = set_handover,
-	.closing = set_closing,
 	.release = mux_epoll_release,
 };

@@ -32,7 +32,7 @@ static int fds_of(struct accel_sock *s, int *fds, int max)
 
 static void hand_over(struct accel_sock *s, const int *fds, int n, int in_vfork, const char *why)
 {
-	int rc = s->ops->handover(s, fds, n, in_vfork);
+	int rc = s->ops->handover ? s->ops->handover(s, fds, n, in_vfork) : -ENOSYS;
 	if (rc < 0) {
 		if (rc != -ENOSYS)
 			log_warn("fd %d: could not hand the connection over to the kernel before %s: %s",
@@ -140,46 +140,35 @@ static int collect(const char *arg, va_list ap, char **argv)
 	return n;
 }
 
+/* argv of an execl-style call into a local array, or E2BIG. */
+#define COLLECT_ARGV(argv, arg, ap_last, ...)                  \
+	char *argv[ARGS_MAX];                                  \
+	va_list ap;                                            \
+	va_start(ap, arg);                                     \
+	int argc_ = collect(arg, ap, argv);                    \
+	__VA_ARGS__;                                           \
+	va_end(ap);                                            \
+	if (argc_ < 0) {                                       \
+		errno = E2BIG;                                 \
+		return -1;                                     \
+	}
+
 ACCEL_EXPORT int execl(const char *path, const char *arg, ...)
 {
-	char *argv[ARGS_MAX];
-	va_list ap;
-	va_start(ap, arg);
-	int n = collect(arg, ap, argv);
-	va_end(ap);
-	if (n < 0) {
-		errno = E2BIG;
-		return -1;
-	}
+	COLLECT_ARGV(argv, arg, ap, (void)0);
 	return execv(path, argv);
 }
 
 ACCEL_EXPORT int execlp(const char *file, const char *arg, ...)
 {
-	char *argv[ARGS_MAX];
-	va_list ap;
-	va_start(ap, arg);
-	int n = collect(arg, ap, argv);
-	va_end(ap);
-	if (n < 0) {
-		errno = E2BIG;
-		return -1;
-	}
+	COLLECT_ARGV(argv, arg, ap, (void)0);
 	return execvp(file, argv);
 }
 
 ACCEL_EXPORT int execle(const char *path, const char *arg, ...)
 {
-	char *argv[ARGS_MAX];
-	va_list ap;
-	va_start(ap, arg);
-	int n = collect(arg, ap, argv);
-	char *const *envp = n < 0 ? NULL : va_arg(ap, char *const *);
-	va_end(ap);
-	if (n < 0) {
-		errno = E2BIG;
-		return -1;
-	}
+	char *const *envp = NULL;
+	COLLECT_ARGV(argv, arg, ap, if (argc_ >= 0) envp = va_arg(ap, char *const *));
 	return execve(path, argv, envp);
 }
 

@@ -26,7 +26,7 @@ ACCEL_EXPORT int close(int fd)
 	log_fd_released(fd);
 	sock_fd_leaving(fd);
 	struct accel_sock *s = sock_close_begin(fd);
-	if (s && s->ops && __atomic_load_n(&s->refs, __ATOMIC_ACQUIRE) == 1)
+	if (s && s->ops && s->ops->closing && __atomic_load_n(&s->refs, __ATOMIC_ACQUIRE) == 1)
 		s->ops->closing(s, fd);
 	int rc = accel_next.close(fd);
 	if (s) {
@@ -113,7 +113,7 @@ ACCEL_EXPORT int dup3(int fd, int fd2, int flags)
 static void nonblock_changed(int fd, long flags)
 {
 	struct accel_sock *s = fd_table_get(fd);
-	if (sock_offloaded(s) && !core_in_vfork_child())
+	if (sock_offloaded(s) && s->ops->set_nonblock && !core_in_vfork_child())
 		s->ops->set_nonblock(s, (flags & O_NONBLOCK) != 0);
 }
 

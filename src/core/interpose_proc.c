@@ -50,7 +50,7 @@ static void mark_forked(int child)
 	unsigned int size = fd_table_size();
 	for (unsigned int fd = 0; size && mux_active() && fd < size; fd++) {
 		struct accel_sock *s = fd_table_get((int)fd);
-		if (sock_offloaded(s))
+		if (sock_offloaded(s) && s->ops->forked)
 			s->ops->forked(s, child);
 	}
 }

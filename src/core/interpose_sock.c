@@ -154,7 +154,7 @@ ACCEL_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 ACCEL_EXPORT int shutdown(int fd, int how)
 {
 	struct accel_sock *s = fd_table_get(fd);
-	if (likely(!sock_offloaded(s)))
+	if (likely(!sock_offloaded(s)) || !s->ops->shutdown)
 		return accel_next.shutdown(fd, how);
 	OFFLOAD_RETURN(int, shutdown, s->ops->shutdown(s, how), fd, how);
 }
@@ -162,7 +162,7 @@ ACCEL_EXPORT int shutdown(int fd, int how)
 static int engine_getname(int fd, int peer, struct sockaddr *addr, socklen_t *len)
 {
 	struct accel_sock *s = fd_table_get(fd);
-	if (likely(!sock_offloaded(s)) || core_in_vfork_child())
+	if (likely(!sock_offloaded(s)) || core_in_vfork_child() || !s->ops->getname)
 		return -ENOSYS;
 	struct sockaddr_storage ss;
 	socklen_t want, got = sizeof(ss);
@@ -203,7 +203,7 @@ ACCEL_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *l
 		return accel_next.getsockopt(fd, level, name, val, len);
 	if (unlikely(level == SOL_ACCEL))
 		OFFLOAD_RETURN(int, getsockopt, decide_getsockopt(s, name, val, len), fd, level, name, val, len);
-	if (sock_offloaded(s)) {
+	if (sock_offloaded(s) && s->ops->getsockopt) {
 		socklen_t n;
 		if (!len || core_copy_in(&n, len, sizeof(n)) < 0)
 			OFFLOAD_RETURN(int, getsockopt, -EFAULT, fd, level, name, val, len);
@@ -230,7 +230,8 @@ ACCEL_EXPORT int setsockopt(int fd, int level, int name, const void *val, sockle
 	    !core_in_vfork_child())
 		OFFLOAD_RETURN(int, setsockopt, decide_setsockopt(s, name, val, len), fd, level, name, val, len);
 	s = fd_table_get(fd);
-	if (unlikely(sock_offloaded(s)) && !core_in_vfork_child() && len <= 256) {
+	if (unlikely(sock_offloaded(s)) && s->ops->setsockopt && !core_in_vfork_child() &&
+	    len <= 256) {
 		char copy[256];
 		if (val && len && core_copy_in(copy, val, len) < 0)
 			OFFLOAD_RETURN(int, setsockopt, -EFAULT, fd, level, name, val, len);
@@ -258,7 +259,7 @@ ACCEL_EXPORT int ioctl(int fd, unsigned long request, ...)
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
 	struct accel_sock *s = fd_table_get(fd);
-	if (unlikely(sock_offloaded(s)) && !core_in_vfork_child()) {
+	if (unlikely(sock_offloaded(s)) && s->ops->ioctl && !core_in_vfork_child()) {
 		int rc = s->ops->ioctl(s, fd, request, arg);
 		if (rc != -ENOSYS)
 			OFFLOAD_RETURN(int, ioctl, rc, fd, request, arg);

@@ -168,7 +168,7 @@ out:
 void sock_fd_leaving(int fd)
 {
 	struct accel_sock *s = fd_table_get(fd);
-	if (!s || !s->ops || __atomic_load_n(&s->refs, __ATOMIC_ACQUIRE) < 2)
+	if (!s || !s->ops || !s->ops->fd_moved || __atomic_load_n(&s->refs, __ATOMIC_ACQUIRE) < 2)
 		return;
 	unsigned int size = fd_table_size();
 	for (unsigned int other = 0; other < size; other++)

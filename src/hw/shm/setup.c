@@ -306,11 +306,6 @@ static ssize_t listener_sendmsg(struct accel_sock *s, const struct msghdr *msg, 
 	return -EPIPE;
 }
 
-static int listener_shutdown(struct accel_sock *s, int how)
-{
-	(void)s, (void)how;
-	return -ENOTCONN;
-}
 
 static unsigned int listener_arm(struct accel_sock *s, unsigned int events)
 {
@@ -337,52 +332,13 @@ static unsigned long listener_progress(struct accel_sock *s, unsigned int events
 	return 0;
 }
 
-static int listener_kernel(void)
-{
-	return -ENOSYS;
-}
 
-static int listener_getname(struct accel_sock *s, int fd, int peer, struct sockaddr *a,
-			    socklen_t *l)
-{
-	(void)s, (void)fd, (void)peer, (void)a, (void)l;
-	return listener_kernel();
-}
 
-static int listener_getsockopt(struct accel_sock *s, int fd, int level, int name, void *v,
-			       socklen_t *l)
-{
-	(void)s, (void)fd, (void)level, (void)name, (void)v, (void)l;
-	return listener_kernel();
-}
 
-static int listener_setsockopt(struct accel_sock *s, int fd, int level, int name,
-			       const void *v, socklen_t l)
-{
-	(void)s, (void)fd, (void)level, (void)name, (void)v, (void)l;
-	return listener_kernel();
-}
 
-static int listener_ioctl(struct accel_sock *s, int fd, unsigned long req, void *arg)
-{
-	(void)s, (void)fd, (void)req, (void)arg;
-	return listener_kernel();
-}
 
-static void listener_forked(struct accel_sock *s, int child)
-{
-	(void)s, (void)child;
-}
 
-static void listener_fd_moved(struct accel_sock *s, int fd, int other)
-{
-	(void)s, (void)fd, (void)other; /* the rendezvous is its own fd */
-}
 
-static void listener_set_nonblock(struct accel_sock *s, int on)
-{
-	(void)s, (void)on;
-}
 
 static int listener_handover(struct accel_sock *s, const int *fds, int nfds, int keep_state)
 {
@@ -397,10 +353,6 @@ static int listener_handover(struct accel_sock *s, const int *fds, int nfds, int
 	return 0;
 }
 
-static void listener_closing(struct accel_sock *s, int fd)
-{
-	(void)s, (void)fd;
-}
 
 static void listener_release(struct accel_sock *s)
 {
@@ -413,7 +365,6 @@ const struct engine_ops shm_listener_ops = {
 	.name = "shm",
 	.recvmsg = listener_recvmsg,
 	.sendmsg = listener_sendmsg,
-	.shutdown = listener_shutdown,
 	.poll = listener_poll,
 	.arm = listener_arm,
 	.wait_fds = listener_wait_fds,
@@ -421,14 +372,6 @@ const struct engine_ops shm_listener_ops = {
 	.progress = listener_progress,
 	.kernel_readiness = 1,
 	.accept = listener_accept,
-	.getname = listener_getname,
-	.getsockopt = listener_getsockopt,
-	.setsockopt = listener_setsockopt,
-	.ioctl = listener_ioctl,
-	.fd_moved = listener_fd_moved,
-	.set_nonblock = listener_set_nonblock,
-	.forked = listener_forked,
 	.handover = listener_handover,
-	.closing = listener_closing,
 	.release = listener_release,
 };

@@ -258,6 +258,8 @@ static int stream(int listening, const char *host, const char *port, const char 
 static int many_serve(const char *host, const char *port, int n)
 {
 	int l = listen_on(host, port, 1024);
+	if (fcntl(l, F_SETFL, O_NONBLOCK) < 0)
+		die("fcntl");
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = l };
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev) < 0)

@@ -245,11 +245,15 @@ int mux_epoll_ctl(int epfd, int op, int fd, struct accel_sock *s, struct epoll_e
 	} else if (!n) {
 		rc = -ENOENT;
 	} else if (op == EPOLL_CTL_MOD) {
+		uint32_t was = kernel_events(s, n->events);
+		int refire = n->fired && s->ops->kernel_readiness; /* its kernel side was disarmed */
 		__atomic_store_n(&n->events, e.events, __ATOMIC_RELAXED);
 		__atomic_store_n(&n->data, e.data.u64, __ATOMIC_RELAXED);
 		n->last_rev = 0;
 		__atomic_store_n(&n->fired, 0, __ATOMIC_RELEASE);
-		if (!n->gone)
+		/* A ring node's kernel side is always the doorbell: nothing to tell
+		 * the kernel (redis flips EPOLLOUT on and off all the time). */
+		if (!n->gone && (refire || kernel_events(s, e.events) != was))
 			kernel_ctl(epfd, ep, EPOLL_CTL_MOD, n, index, kernel_events(s, e.events));
 	} else {
 		if (!n->gone)

@@ -105,6 +105,16 @@ static int arm_all(struct pollfd *fds, nfds_t n)
 	return ready;
 }
 
+/* Awake: the peers need not ring for these any more. */
+static void disarm_each(struct pollfd *fds, nfds_t n)
+{
+	for (nfds_t i = 0; i < n; i++) {
+		struct accel_sock *s = offloaded_at(fds[i].fd);
+		if (s && s->ops->disarm)
+			s->ops->disarm(s);
+	}
+}
+
 /* The kernel's view while sleeping: kernel entries as they are, offloaded
  * ones replaced by their wait fds (appended), POLLIN on each. */
 static nfds_t build_sleep_set(struct pollfd *fds, nfds_t n, struct pollfd *k, nfds_t cap,
@@ -203,8 +213,10 @@ int mux_poll(struct pollfd *fds, nfds_t n, long long deadline, const sigset_t *m
 			if (rc)
 				break;
 		}
-		if (arm_all(fds, n))
+		if (arm_all(fds, n)) {
+			disarm_each(fds, n);
 			continue;
+		}
 		nfds_t m = build_sleep_set(fds, n, k, cap, gone);
 		struct timespec ts;
 		if (deadline >= 0)
@@ -215,6 +227,7 @@ int mux_poll(struct pollfd *fds, nfds_t n, long long deadline, const sigset_t *m
 			break;
 		}
 		after_sleep(fds, n, k, gone);
+		disarm_each(fds, n);
 		for (nfds_t i = 0; i < n; i++) { /* back to the looking copy */
 			k[i] = fds[i];
 			if (offloaded_at(fds[i].fd))

@@ -103,8 +103,8 @@ static void wake_reader(struct shm_conn *c)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	struct shm_ring *r = c->tx.r;
-	if (shm_ring_flags(r) & SHM_RING_SLEEPING) {
-		shm_ring_clear_flag(r, SHM_RING_SLEEPING);
+	if (shm_ring_flags(r) & (SHM_RING_SLEEPING | SHM_RING_POLL_IN)) {
+		shm_ring_clear_flag(r, SHM_RING_SLEEPING | SHM_RING_POLL_IN);
 		doorbell(c);
 	}
 }
@@ -114,8 +114,8 @@ static void wake_writer(struct shm_conn *c)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	struct shm_ring *r = c->rx.r;
-	if (shm_ring_flags(r) & SHM_RING_FULL_WAIT) {
-		shm_ring_clear_flag(r, SHM_RING_FULL_WAIT);
+	if (shm_ring_flags(r) & (SHM_RING_FULL_WAIT | SHM_RING_POLL_OUT)) {
+		shm_ring_clear_flag(r, SHM_RING_FULL_WAIT | SHM_RING_POLL_OUT);
 		doorbell(c);
 	}
 }
@@ -240,12 +240,22 @@ static int rx_ended(const struct shm_conn *c)
 
 unsigned int shm_conn_arm(struct shm_conn *c, unsigned int events)
 {
-	if (events & POLLIN)
-		shm_ring_set_flag(c->rx.r, SHM_RING_SLEEPING);
+	if (events & (POLLIN | POLLRDHUP))
+		shm_ring_set_flag(c->rx.r, SHM_RING_POLL_IN);
 	if (events & POLLOUT)
-		shm_ring_set_flag(c->tx.r, SHM_RING_FULL_WAIT);
+		shm_ring_set_flag(c->tx.r, SHM_RING_POLL_OUT);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* flag before re-check: Dekker */
 	return shm_conn_poll(c) & (events | POLLERR | POLLHUP);
+}
+
+void shm_conn_disarm(struct shm_conn *c)
+{
+	/* Awake again: pushes and pops need not ring for us until we sleep. A
+	 * write only where the flag is up: the line stays shared otherwise. */
+	if (shm_ring_flags(c->rx.r) & SHM_RING_POLL_IN)
+		shm_ring_clear_flag(c->rx.r, SHM_RING_POLL_IN);
+	if (shm_ring_flags(c->tx.r) & SHM_RING_POLL_OUT)
+		shm_ring_clear_flag(c->tx.r, SHM_RING_POLL_OUT);
 }
 
 /* Sleep until the peer may have written, or an error. 0, -EINTR, -EAGAIN. */

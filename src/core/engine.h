@@ -55,8 +55,6 @@ struct engine_ops {
 	 * true (then it must not sleep).
 	 */
 	unsigned int (*arm)(struct accel_sock *s, unsigned int events);
-	/* Awake again after an arm: the peer need not wake us (optional). */
-	void (*disarm)(struct accel_sock *s);
 	/* The fds to sleep on (POLLIN on each): fills fds, returns how many. */
 	int (*wait_fds)(struct accel_sock *s, int fd, int *fds);
 	/*

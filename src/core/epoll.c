@@ -364,16 +364,6 @@ static int arm_all(struct mux_ep *ep)
 	return ready;
 }
 
-static void disarm_all(struct mux_ep *ep)
-{
-	unsigned int count = ep_nodes(ep);
-	for (unsigned int i = 0; i < count; i++) {
-		struct ep_node *n = node_at(ep, i);
-		if (node_valid(n) && n->s->ops->disarm)
-			n->s->ops->disarm(n->s);
-	}
-}
-
 /* A listener's event from the kernel, as the program sees it. */
 static int kernel_node_event(int epfd, struct mux_ep *ep, struct ep_node *n, uint32_t kev,
 			     struct epoll_event *out, int k)
@@ -479,12 +469,9 @@ int mux_epoll_wait(struct accel_sock *o, int epfd, struct epoll_event *out, int 
 		}
 		/* Armed, yet ready: report it, unless an edge was reported already
 		 * (then only something new counts: sleep for it). */
-		if (arm_all(ep) && (n = scan(ep, out, max)) > 0) {
-			disarm_all(ep);
+		if (arm_all(ep) && (n = scan(ep, out, max)) > 0)
 			return n;
-		}
 		int k = kernel_part(ep, epfd, out, max, ms_left(deadline), mask);
-		disarm_all(ep);
 		if (k != 0)
 			return k;
 		if (deadline >= 0 && now_ns() >= deadline)
@@ -536,11 +523,6 @@ static unsigned int set_arm(struct accel_sock *o, unsigned int events)
 	return 0;
 }
 
-static void set_disarm(struct accel_sock *o)
-{
-	if (o->ep)
-		disarm_all(o->ep);
-}
 
 static int set_wait_fds(struct accel_sock *o, int fd, int *fds)
 {
@@ -611,7 +593,6 @@ static const struct engine_ops epoll_ops = {
 	.shutdown = set_shutdown,
 	.poll = set_poll,
 	.arm = set_arm,
-	.disarm = set_disarm,
 	.wait_fds = set_wait_fds,
 	.woken = set_woken,
 	.progress = set_progress,

@@ -105,16 +105,6 @@ static int arm_all(struct pollfd *fds, nfds_t n)
 	return ready;
 }
 
-/* Awake: the peers need not ring for these any more. */
-static void disarm_each(struct pollfd *fds, nfds_t n)
-{
-	for (nfds_t i = 0; i < n; i++) {
-		struct accel_sock *s = offloaded_at(fds[i].fd);
-		if (s && s->ops->disarm)
-			s->ops->disarm(s);
-	}
-}
-
 /* The kernel's view while sleeping: kernel entries as they are, offloaded
  * ones replaced by their wait fds (appended), POLLIN on each. */
 static nfds_t build_sleep_set(struct pollfd *fds, nfds_t n, struct pollfd *k, nfds_t cap,
@@ -213,10 +203,8 @@ int mux_poll(struct pollfd *fds, nfds_t n, long long deadline, const sigset_t *m
 			if (rc)
 				break;
 		}
-		if (arm_all(fds, n)) {
-			disarm_each(fds, n);
+		if (arm_all(fds, n))
 			continue;
-		}
 		nfds_t m = build_sleep_set(fds, n, k, cap, gone);
 		struct timespec ts;
 		if (deadline >= 0)
@@ -227,7 +215,6 @@ int mux_poll(struct pollfd *fds, nfds_t n, long long deadline, const sigset_t *m
 			break;
 		}
 		after_sleep(fds, n, k, gone);
-		disarm_each(fds, n);
 		for (nfds_t i = 0; i < n; i++) { /* back to the looking copy */
 			k[i] = fds[i];
 			if (offloaded_at(fds[i].fd))
@@ -245,57 +232,92 @@ int mux_poll(struct pollfd *fds, nfds_t n, long long deadline, const sigset_t *m
 	return rc;
 }
 
+/* fd_set bits by hand: glibc's macros stop (or abort, fortified) at
+ * FD_SETSIZE, and a program may pass bigger sets. */
+static int bit_isset(const fd_set *set, int fd)
+{
+	const unsigned long *w = (const unsigned long *)(const void *)set;
+	return (w[fd / (8 * sizeof(long))] >> (fd % (8 * sizeof(long)))) & 1;
+}
+
+static void bit_set(fd_set *set, int fd, int on)
+{
+	unsigned long *w = (unsigned long *)(void *)set;
+	unsigned long m = 1UL << (fd % (8 * sizeof(long)));
+	if (on)
+		w[fd / (8 * sizeof(long))] |= m;
+	else
+		w[fd / (8 * sizeof(long))] &= ~m;
+}
+
 int mux_select(int nfds, fd_set *r, fd_set *w, fd_set *e, long long deadline,
 	       const sigset_t *mask, int *handled, struct timespec *remaining)
 {
 	*handled = 0;
-	if (nfds <= 0 || nfds > FD_SETSIZE || !mux_active())
+	/* nfds past FD_SETSIZE: the program allocated bigger sets (glibc's
+	 * macros do not check); they are read the same way. */
+	if (nfds <= 0 || nfds > (1 << 20) || !mux_active())
 		return 0;
 	int any = 0;
 	for (int fd = 0; fd < nfds && !any; fd++)
-		if (((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (e && FD_ISSET(fd, e))) &&
+		if (((r && bit_isset(r, fd)) || (w && bit_isset(w, fd)) || (e && bit_isset(e, fd))) &&
 		    offloaded_at(fd))
 			any = 1;
 	if (!any)
 		return 0;
-	struct pollfd p[FD_SETSIZE];
+	struct pollfd stack_p[256];
+	struct pollfd *p = stack_p;
+	int n_set = 0;
+	for (int fd = 0; fd < nfds; fd++)
+		n_set += (r && bit_isset(r, fd)) || (w && bit_isset(w, fd)) || (e && bit_isset(e, fd));
+	if (n_set > 256 && !(p = malloc((size_t)n_set * sizeof(*p)))) {
+		*handled = 1;
+		return -ENOMEM;
+	}
 	nfds_t n = 0;
 	for (int fd = 0; fd < nfds; fd++) {
-		short ev = (short)((r && FD_ISSET(fd, r) ? POLLIN : 0) |
-				   (w && FD_ISSET(fd, w) ? POLLOUT : 0) |
-				   (e && FD_ISSET(fd, e) ? POLLPRI : 0));
+		short ev = (short)((r && bit_isset(r, fd) ? POLLIN : 0) |
+				   (w && bit_isset(w, fd) ? POLLOUT : 0) |
+				   (e && bit_isset(e, fd) ? POLLPRI : 0));
 		if (ev)
 			p[n++] = (struct pollfd){ .fd = fd, .events = ev };
 	}
 	int rc = mux_poll(p, n, deadline, mask, handled);
 	if (remaining && deadline > 0)
 		left_of(deadline, remaining);
-	if (rc < 0)
-		return rc;
-	for (nfds_t i = 0; i < n; i++)
+	for (nfds_t i = 0; rc >= 0 && i < n; i++)
 		if (p[i].revents & POLLNVAL)
-			return -EBADF;
-	if (r)
-		FD_ZERO(r);
-	if (w)
-		FD_ZERO(w);
-	if (e)
-		FD_ZERO(e);
+			rc = -EBADF;
+	if (rc < 0) {
+		if (p != stack_p)
+			free(p);
+		return rc;
+	}
+	for (int fd = 0; fd < nfds; fd++) { /* FD_ZERO stops at FD_SETSIZE */
+		if (r)
+			bit_set(r, fd, 0);
+		if (w)
+			bit_set(w, fd, 0);
+		if (e)
+			bit_set(e, fd, 0);
+	}
 	int count = 0;
 	for (nfds_t i = 0; i < n; i++) {
 		short ev = p[i].revents;
 		if (r && (p[i].events & POLLIN) && (ev & (POLLIN | POLLHUP | POLLERR))) {
-			FD_SET(p[i].fd, r);
+			bit_set(r, p[i].fd, 1);
 			count++;
 		}
 		if (w && (p[i].events & POLLOUT) && (ev & (POLLOUT | POLLERR))) {
-			FD_SET(p[i].fd, w);
+			bit_set(w, p[i].fd, 1);
 			count++;
 		}
 		if (e && (p[i].events & POLLPRI) && (ev & POLLPRI)) {
-			FD_SET(p[i].fd, e);
+			bit_set(e, p[i].fd, 1);
 			count++;
 		}
 	}
+	if (p != stack_p)
+		free(p);
 	return count;
 }

@@ -14,11 +14,19 @@
 
 ssize_t sock_recvmsg(struct accel_sock *s, struct msghdr *msg, int flags)
 {
+	if (!msg)
+		return -EFAULT;
+	if (msg->msg_iovlen > IOV_MAX)
+		return -EMSGSIZE;
 	return s->ops->recvmsg(s, msg, flags);
 }
 
 ssize_t sock_sendmsg(struct accel_sock *s, const struct msghdr *msg, int flags)
 {
+	if (!msg)
+		return -EFAULT;
+	if (msg->msg_iovlen > IOV_MAX)
+		return -EMSGSIZE;
 	return s->ops->sendmsg(s, msg, flags);
 }
 
@@ -95,7 +103,9 @@ ssize_t sock_sendfile(struct accel_sock *s, int in_fd, off_t *off, size_t n)
 			break;
 		struct iovec iov = { buf, (size_t)got };
 		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-		ssize_t sent = s->ops->sendmsg(s, &msg, done ? MSG_DONTWAIT : 0);
+		/* Blocking as the socket is: sendfile on a blocking socket sends
+		 * it all unless a signal or an error comes. */
+		ssize_t sent = s->ops->sendmsg(s, &msg, 0);
 		if (sent <= 0) {
 			if (!off && got > 0)
 				lseek(in_fd, -(off_t)got, SEEK_CUR);

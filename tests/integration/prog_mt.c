@@ -11,9 +11,11 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/time.h>
 
 #include "prog_util.h"
 
@@ -295,6 +297,72 @@ static void interrupted(void)
 	close(sv[1]);
 }
 
+/* ---- review findings, kept as checks --------------------------------------- */
+
+struct poller {
+	int fd;
+	int timeout;
+	int rc;
+	short revents;
+};
+
+static void *poll_thread(void *arg)
+{
+	struct poller *p = arg;
+	struct pollfd pf = { .fd = p->fd, .events = POLLIN };
+	p->rc = poll(&pf, 1, p->timeout);
+	p->revents = pf.revents;
+	return NULL;
+}
+
+static void regressions(void)
+{
+	int sv[2];
+	pthread_t t;
+
+	/* two threads poll one socket; one times out; then data comes: the
+	 * other must wake (it used to sleep on, its wake-up cancelled) */
+	tcp_pair(AF_INET, 0, sv);
+	struct poller a = { sv[0], 5000, -2, 0 }, b = { sv[0], 100, -2, 0 };
+	pthread_create(&t, NULL, poll_thread, &a);
+	usleep(50 * 1000);
+	poll_thread(&b);
+	write_all(sv[1], "d", 1);
+	pthread_join(t, NULL);
+	say("two threads poll one socket, one times out, data comes: %d then %d %s", b.rc, a.rc,
+	    a.revents & POLLIN ? "IN" : "-");
+	close(sv[0]);
+	close(sv[1]);
+
+	/* SO_RCVTIMEO and TCP_NODELAY set before connect stay with the socket */
+	int l = tcp_listener(AF_INET, 0);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	getsockname(l, (struct sockaddr *)&ss, &len);
+	int c = socket(AF_INET, SOCK_STREAM, 0), one = 1, v = 0;
+	struct timeval tv = { 0, 200 * 1000 };
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(c, (struct sockaddr *)&ss, len) < 0)
+		die("connect");
+	int acc = accept(l, NULL, NULL);
+	char buf[8];
+	long rc = recv(c, buf, sizeof(buf), 0);
+	int err = errno;
+	socklen_t vlen = sizeof(v);
+	getsockopt(c, IPPROTO_TCP, TCP_NODELAY, &v, &vlen);
+	say("SO_RCVTIMEO set before connect: recv -> %s; TCP_NODELAY reads %d",
+	    rc < 0 ? errname(err) : "data", v);
+
+	/* SO_RCVTIMEO on the listener bounds a blocking accept */
+	setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	rc = accept(l, NULL, NULL);
+	say("accept with SO_RCVTIMEO and nobody coming: %s", rc < 0 ? errname(errno) : "a connection");
+	close(acc);
+	close(c);
+	close(l);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -303,6 +371,7 @@ int main(void)
 	duplex();
 	accept_threads();
 	interrupted();
+	regressions();
 	say("== done");
 	return 0;
 }

@@ -77,6 +77,7 @@ int shm_conn_attach(struct shm_conn *c, int memfd, int fd, int side)
 		return -EINVAL;
 	}
 	c->fd = fd;
+	c->client = side == 0;
 	c->map = map;
 	c->map_len = len;
 	return 0;
@@ -140,8 +141,24 @@ void shm_conn_drain(struct shm_conn *c)
  * it left bytes of ours unread. */
 static int gone_reset(struct shm_conn *c)
 {
-	return c->peer_gone && !(shm_ring_flags(c->rx.r) & SHM_RING_EOF) &&
-	       shm_ring_unread(&c->tx);
+	/* A client the listener never accepted is reset when it goes, too. */
+	uint32_t in = shm_ring_flags(c->rx.r);
+	return c->peer_gone && !(in & SHM_RING_EOF) &&
+	       (shm_ring_unread(&c->tx) || (c->client && !(in & SHM_RING_ACCEPTED)));
+}
+
+/*
+ * After our SHUT_RD the socket reads as ended for good: a sleeper on it
+ * would return at once. Sleep in short slices instead (the peer's
+ * doorbells can no longer reach us through it anyway).
+ */
+static int sleep_slice(int timeout_ms)
+{
+	int ms = timeout_ms < 0 || timeout_ms > 10 ? 10 : timeout_ms;
+	struct timespec ts = { 0, ms * 1000000L };
+	if (syscall(SYS_nanosleep, &ts, NULL) < 0 && errno == EINTR && !shm_sys_restarts())
+		return -EINTR;
+	return 0;
 }
 
 /*
@@ -159,7 +176,9 @@ static int conn_sleep(struct shm_conn *c, int timeout_ms)
 	int rc = 0;
 	__atomic_fetch_add(&c->waiters, 1, __ATOMIC_SEQ_CST);
 	uint32_t seq = __atomic_load_n(&c->wake_seq, __ATOMIC_ACQUIRE);
-	if (__atomic_exchange_n(&c->leader, 1, __ATOMIC_ACQ_REL) == 0) {
+	if (c->rd_shut) {
+		rc = sleep_slice(timeout_ms);
+	} else if (__atomic_exchange_n(&c->leader, 1, __ATOMIC_ACQ_REL) == 0) {
 		if (timeout_ms < 0) {
 			char b;
 			if (shm_sys_recv(c->fd, &b, 1, MSG_PEEK) < 0 && errno != ECONNRESET)
@@ -246,16 +265,6 @@ unsigned int shm_conn_arm(struct shm_conn *c, unsigned int events)
 		shm_ring_set_flag(c->tx.r, SHM_RING_POLL_OUT);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* flag before re-check: Dekker */
 	return shm_conn_poll(c) & (events | POLLERR | POLLHUP);
-}
-
-void shm_conn_disarm(struct shm_conn *c)
-{
-	/* Awake again: pushes and pops need not ring for us until we sleep. A
-	 * write only where the flag is up: the line stays shared otherwise. */
-	if (shm_ring_flags(c->rx.r) & SHM_RING_POLL_IN)
-		shm_ring_clear_flag(c->rx.r, SHM_RING_POLL_IN);
-	if (shm_ring_flags(c->tx.r) & SHM_RING_POLL_OUT)
-		shm_ring_clear_flag(c->tx.r, SHM_RING_POLL_OUT);
 }
 
 /* Sleep until the peer may have written, or an error. 0, -EINTR, -EAGAIN. */
@@ -473,9 +482,10 @@ ssize_t shm_conn_recv(struct shm_conn *c, const struct iovec *iov, int iovcnt, i
 
 void shm_conn_forked_child(struct shm_conn *c)
 {
-	/* Only the forking thread lives on: nobody holds a lock any more. */
+	/* Only the forking thread lives on: nobody holds a lock or sleeps. */
 	c->tx_lock = c->rx_lock = 0;
 	c->waiters = 0;
+	c->leader = 0;
 }
 
 void shm_conn_shutdown_write(struct shm_conn *c)
@@ -493,6 +503,7 @@ void shm_conn_shutdown_read(struct shm_conn *c)
 	c->rd_shut = 1;
 	syscall(SYS_shutdown, c->fd, SHUT_RD);
 }
+
 
 void shm_conn_mark_closed(struct shm_conn *c, int abort)
 {

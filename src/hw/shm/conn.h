@@ -25,6 +25,7 @@ struct shm_conn {
 	int sndtimeo_ms;        /* SO_SNDTIMEO (0: none); SO_RCVTIMEO is the socket's own */
 	int peer_gone;          /* the socket said every holder of the peer's end is gone */
 	int rd_shut;            /* shutdown(SHUT_RD) */
+	int client;             /* the connecting end (side 0) */
 	int shared;             /* a fork copied this end: close only unmaps */
 	int rst;                /* we sent after the peer closed: it "answered" a reset */
 	int reset_seen;         /* a reset was noticed (and err_pending set once) */
@@ -81,8 +82,6 @@ unsigned int shm_conn_poll(struct shm_conn *c);
  * already true (then do not sleep).
  */
 unsigned int shm_conn_arm(struct shm_conn *c, unsigned int events);
-/* Awake again after sleeping armed: no doorbells needed until the next arm. */
-void shm_conn_disarm(struct shm_conn *c);
 /*
  * After EINTR in a wait that is not one system call on one fd: whether the
  * kernel would have restarted the call, judged by every installed handler

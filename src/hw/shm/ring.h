@@ -24,10 +24,12 @@ enum {
 	SHM_RING_SLEEPING = 1u << 2, /* consumer: waiting in the kernel, wake it on the next push */
 	SHM_RING_GONE = 1u << 3,     /* consumer: closed; the producer's sends fail with EPIPE */
 	SHM_RING_FULL_WAIT = 1u << 4, /* producer: waiting for room, wake it on the next pop */
-	/* The same two for a poll, select or epoll_wait about to sleep: its
-	 * caller clears them when it wakes (a blocking waiter's stay). */
+	/* The same two for a poll, select or epoll_wait about to sleep. Only the
+	 * producer (or consumer) that rings clears them: another thread of the
+	 * process may still sleep on them. */
 	SHM_RING_POLL_IN = 1u << 5,  /* consumer: wake on the next push */
 	SHM_RING_POLL_OUT = 1u << 6, /* producer: wake on the next pop */
+	SHM_RING_ACCEPTED = 1u << 7, /* the server's side: its program accepted the connection */
 };
 
 /* The shared part: placed at the start of the mapping, data follows. */

@@ -10,8 +10,10 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "rendezvous.h"
 #include "shm_sock.h"
@@ -133,6 +135,41 @@ static unsigned int ring_size_for(int fd)
 	return shm_ring_size_for(size);
 }
 
+/*
+ * What the program set on the TCP socket (or the listener, for an accepted
+ * one), carried over: the socket-level options the unix socket keeps
+ * itself (timeouts, linger, keepalive), and the TCP and IP ones the
+ * connection answers for.
+ */
+static void inherit_options(int from, int to, struct shm_sock *ss)
+{
+	static const int sol[] = { SO_RCVTIMEO, SO_SNDTIMEO, SO_LINGER, SO_KEEPALIVE };
+	static const struct { int level, name; } tcp[] = {
+		{ IPPROTO_TCP, TCP_NODELAY }, { IPPROTO_TCP, TCP_CORK },
+		{ IPPROTO_TCP, TCP_KEEPIDLE }, { IPPROTO_TCP, TCP_KEEPINTVL },
+		{ IPPROTO_TCP, TCP_KEEPCNT }, { IPPROTO_TCP, TCP_USER_TIMEOUT },
+		{ IPPROTO_IP, IP_TOS }, { IPPROTO_IPV6, IPV6_TCLASS },
+	};
+	char buf[32];
+	for (size_t i = 0; i < sizeof(sol) / sizeof(sol[0]); i++) {
+		socklen_t len = sizeof(buf);
+		if (shm_sys_getsockopt(from, SOL_SOCKET, sol[i], buf, &len) == 0)
+			shm_sys_setsockopt(to, SOL_SOCKET, sol[i], buf, len);
+		if (sol[i] == SO_SNDTIMEO && len >= sizeof(struct timeval)) {
+			struct timeval tv;
+			memcpy(&tv, buf, sizeof(tv));
+			long ms = tv.tv_sec * 1000L + (tv.tv_usec + 999) / 1000;
+			ss->c.sndtimeo_ms = ms > 0x7fffffff ? 0x7fffffff : (int)ms;
+		}
+	}
+	for (size_t i = 0; i < sizeof(tcp) / sizeof(tcp[0]) && ss->n_opts < SHM_SOCK_OPTS; i++) {
+		int v;
+		socklen_t len = sizeof(v);
+		if (shm_sys_getsockopt(from, tcp[i].level, tcp[i].name, &v, &len) == 0)
+			ss->opts[ss->n_opts++] = (struct shm_opt){ tcp[i].level, tcp[i].name, v };
+	}
+}
+
 /* Put the connection's socket c at the program's fd, with its flags. */
 static int install(int c, int fd)
 {
@@ -171,6 +208,8 @@ static int shm_connect(struct accel_sock *s, int fd, const struct sockaddr *dst,
 	struct shm_sock *ss = rc < 0 ? NULL : shm_sock_new(domain, c, memfd, 0);
 	if (memfd >= 0)
 		shm_sys_close(memfd);
+	if (ss)
+		inherit_options(fd, c, ss);
 	int nonblock = ss ? install(c, fd) : -ENOMEM;
 	if (rc < 0 || !ss || nonblock < 0) {
 		/* The listener sees a client that left: it skips it. */
@@ -234,8 +273,8 @@ static unsigned int listener_poll(struct accel_sock *s, int fd)
 	return (unsigned int)(p[0].revents | (p[1].revents & POLLIN));
 }
 
-static int take_shm(struct shm_listener *l, struct sockaddr *addr, socklen_t *len, int flags,
-		    const struct engine_ops **ops, void **state)
+static int take_shm(struct shm_listener *l, int fd, struct sockaddr *addr, socklen_t *len,
+		    int flags, const struct engine_ops **ops, void **state)
 {
 	struct shm_rv_hello h;
 	int memfd;
@@ -252,6 +291,10 @@ static int take_shm(struct shm_listener *l, struct sockaddr *addr, socklen_t *le
 		return -ECONNABORTED;
 	}
 	ss->c.nonblock = !!(flags & SOCK_NONBLOCK);
+	inherit_options(fd, c, ss); /* as TCP: an accepted socket takes the listener's */
+	/* Tell the client it was accepted: if we go before the first byte, it
+	 * is a connection that ended, not one the listener dropped. */
+	shm_ring_set_flag(ss->c.tx.r, SHM_RING_ACCEPTED);
 	ss->local = h.server;
 	ss->peer = h.client;
 	ss->ring_size = (unsigned int)(ss->c.map_len / 2);
@@ -276,17 +319,24 @@ static int listener_accept(struct accel_sock *s, int fd, struct sockaddr *addr, 
 	if (nonblock < 0)
 		return -errno;
 	nonblock &= O_NONBLOCK;
+	/* SO_RCVTIMEO bounds a blocking accept, as on TCP. */
+	struct timeval tv = { 0, 0 };
+	socklen_t tvlen = sizeof(tv);
+	shm_sys_getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &tvlen);
+	long timeout = tv.tv_sec || tv.tv_usec ? tv.tv_sec * 1000L + (tv.tv_usec + 999) / 1000 : -1;
 	for (;;) {
-		int c = take_shm(l, addr, len, flags, ops, state);
+		int c = take_shm(l, fd, addr, len, flags, ops, state);
 		if (c != -EAGAIN)
 			return c;
 		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
 				       { .fd = l->rv_fd, .events = POLLIN } };
-		int n = shm_sys_poll(p, 2, nonblock ? 0 : -1);
-		if (n < 0 && errno == EINTR && shm_sys_restarts())
+		int n = shm_sys_poll(p, 2, nonblock ? 0 : timeout > 0x7fffffff ? -1 : (int)timeout);
+		if (n < 0 && errno == EINTR && timeout < 0 && shm_sys_restarts())
 			continue;
 		if (n < 0)
 			return -errno;
+		if (n == 0 && !nonblock)
+			return -EAGAIN; /* SO_RCVTIMEO ran out */
 		if (p[0].revents || nonblock) {
 			c = shm_sys_accept4(fd, addr, len, flags);
 			return c < 0 ? -errno : c;

@@ -85,13 +85,16 @@ static long now_us(void)
 static void spin_for_data(struct shm_conn *c)
 {
 	long until = now_us() + shm_params.rx_poll_us;
+	/* Counted as a waiter: a close by another thread keeps the rings. */
+	__atomic_fetch_add(&c->waiters, 1, __ATOMIC_SEQ_CST);
 	for (unsigned int i = 1;; i++) {
 		if (shm_conn_poll(c) & (POLLIN | POLLERR))
-			return;
+			break;
 		if (!(i & 255) && now_us() >= until)
-			return;
+			break;
 		__builtin_ia32_pause();
 	}
+	__atomic_fetch_sub(&c->waiters, 1, __ATOMIC_SEQ_CST);
 }
 
 static ssize_t conn_recvmsg(struct accel_sock *s, struct msghdr *msg, int flags)
@@ -148,11 +151,6 @@ static unsigned int conn_poll(struct accel_sock *s, int fd)
 static unsigned int conn_arm(struct accel_sock *s, unsigned int events)
 {
 	return shm_conn_arm(&sock_of(s)->c, events);
-}
-
-static void conn_disarm(struct accel_sock *s)
-{
-	shm_conn_disarm(&sock_of(s)->c);
 }
 
 static int conn_wait_fds(struct accel_sock *s, int fd, int *fds)
@@ -425,6 +423,9 @@ static void conn_closing(struct accel_sock *s, int fd)
 		shm_ring_set_flag(ss->c.rx.r, SHM_RING_RESET);
 		shm_ring_set_flag(ss->c.tx.r, SHM_RING_RESET);
 	}
+	/* The number may name another file soon: a thread still inside a call
+	 * on this connection must not drain or ring through it. */
+	__atomic_store_n(&ss->c.fd, -1, __ATOMIC_RELEASE);
 }
 
 /*
@@ -479,6 +480,7 @@ static void conn_release(struct accel_sock *s)
 	/* The fd may be closed already (and its number reused): the kernel's
 	 * close of the socket is the peer's doorbell, the flags its meaning. */
 	shm_conn_mark_closed(&ss->c, 0);
+	__atomic_store_n(&ss->c.fd, -1, __ATOMIC_RELEASE);
 	if (ss->reserve_fd >= 0)
 		shm_sys_close(ss->reserve_fd);
 	ss->reserve_fd = -1;
@@ -497,7 +499,6 @@ const struct engine_ops shm_conn_ops = {
 	.shutdown = conn_shutdown,
 	.poll = conn_poll,
 	.arm = conn_arm,
-	.disarm = conn_disarm,
 	.wait_fds = conn_wait_fds,
 	.woken = conn_woken,
 	.progress = conn_progress,

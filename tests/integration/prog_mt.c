@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/wait.h>
 #include <sys/time.h>
 
 #include "prog_util.h"
@@ -315,6 +316,32 @@ static void *poll_thread(void *arg)
 	return NULL;
 }
 
+struct torn_count {
+	int fd;
+	long got, p, c, bad;
+};
+
+/* Read 100-byte records to the end; count whole ones of each writer. */
+static void *count_records(void *arg)
+{
+	struct torn_count *tc = arg;
+	char in[100];
+	while (read_full(tc->fd, in, sizeof(in)) == sizeof(in)) {
+		int k = in[0] == 'P' ? 0 : in[0] == 'C' ? 1 : -1;
+		for (size_t j = 1; k >= 0 && j < sizeof(in); j++)
+			if (in[j] != in[0])
+				k = -1;
+		if (k < 0)
+			tc->bad++;
+		else if (k == 0)
+			tc->p++;
+		else
+			tc->c++;
+		tc->got++;
+	}
+	return NULL;
+}
+
 static void regressions(void)
 {
 	int sv[2];
@@ -361,6 +388,34 @@ static void regressions(void)
 	close(acc);
 	close(c);
 	close(l);
+
+	/* after fork, parent and child both write one connection: every
+	 * 100-byte record arrives whole (one writer at a time across both) */
+	tcp_pair(AF_INET, 0, sv);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	char rec[100];
+	memset(rec, pid ? 'P' : 'C', sizeof(rec));
+	if (pid == 0) {
+		close(sv[1]);
+		for (int i = 0; i < 2000; i++)
+			write_all(sv[0], rec, sizeof(rec));
+		_exit(0);
+	}
+	struct torn_count tc = { .fd = sv[1] };
+	pthread_create(&t, NULL, count_records, &tc);
+	for (int i = 0; i < 2000; i++)
+		write_all(sv[0], rec, sizeof(rec));
+	close(sv[0]); /* the child still holds it */
+	int status;
+	waitpid(pid, &status, 0);
+	pthread_join(t, NULL);
+	long got = tc.got, bad = tc.bad, counts[2] = { tc.p, tc.c };
+	say("after fork, parent and child write one connection: %ld records, %ld + %ld whole, %ld torn",
+	    got, counts[0], counts[1], bad);
+	close(sv[1]);
 }
 
 int main(void)

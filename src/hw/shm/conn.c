@@ -174,6 +174,11 @@ static int sleep_slice(int timeout_ms)
 static int conn_sleep(struct shm_conn *c, int timeout_ms)
 {
 	int rc = 0;
+	/* Shared by processes (after a fork): another process's leader may
+	 * drain the doorbell we wait for. Sleep in slices and look again. */
+	int sliced = c->shared && (timeout_ms < 0 || timeout_ms > 10);
+	if (sliced)
+		timeout_ms = 10;
 	__atomic_fetch_add(&c->waiters, 1, __ATOMIC_SEQ_CST);
 	uint32_t seq = __atomic_load_n(&c->wake_seq, __ATOMIC_ACQUIRE);
 	if (c->rd_shut) {
@@ -186,7 +191,7 @@ static int conn_sleep(struct shm_conn *c, int timeout_ms)
 		} else {
 			struct pollfd p = { .fd = c->fd, .events = POLLIN };
 			int n = shm_sys_poll(&p, 1, timeout_ms);
-			rc = n < 0 ? -errno : n == 0 ? -EAGAIN : 0;
+			rc = n < 0 ? -errno : n == 0 ? (sliced ? 0 : -EAGAIN) : 0;
 		}
 		if (rc == 0)
 			shm_conn_drain(c);
@@ -198,7 +203,7 @@ static int conn_sleep(struct shm_conn *c, int timeout_ms)
 		long r = syscall(SYS_futex, &c->wake_seq, FUTEX_WAIT_PRIVATE, seq,
 				 timeout_ms < 0 ? NULL : &ts, NULL, 0);
 		if (r < 0 && errno == ETIMEDOUT)
-			rc = -EAGAIN;
+			rc = sliced ? 0 : -EAGAIN;
 		else if (r < 0 && errno == EINTR && !shm_sys_restarts())
 			rc = -EINTR;
 	}
@@ -339,23 +344,38 @@ static int iov_advance(const struct iovec *iov, int iovcnt, size_t skip, struct 
  * atomic exchange; a waiter sleeps on a futex (0 free, 1 held, 2 waited
  * for).
  */
-static void lock(int *l)
+static void lock(int *l, int op_private)
 {
+	int wait = op_private ? FUTEX_WAIT_PRIVATE : FUTEX_WAIT;
 	int v = 0;
 	if (__atomic_compare_exchange_n(l, &v, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return;
 	if (v != 2)
 		v = __atomic_exchange_n(l, 2, __ATOMIC_ACQUIRE);
 	while (v != 0) {
-		syscall(SYS_futex, l, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+		syscall(SYS_futex, l, wait, 2, NULL, NULL, 0);
 		v = __atomic_exchange_n(l, 2, __ATOMIC_ACQUIRE);
 	}
 }
 
-static void unlock(int *l)
+static void unlock(int *l, int op_private)
 {
 	if (__atomic_exchange_n(l, 0, __ATOMIC_RELEASE) == 2)
-		syscall(SYS_futex, l, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		syscall(SYS_futex, l, op_private ? FUTEX_WAKE_PRIVATE : FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/*
+ * The lock of one direction: this process's own, or, once a fork has made
+ * the connection shared, the one in the ring's header, which every process
+ * holding this end sees (two processes writing one connection stay one
+ * writer at a time, as on the kernel).
+ */
+static int *direction_lock(struct shm_conn *c, int tx, int *private_op)
+{
+	*private_op = !c->shared;
+	if (!c->shared)
+		return tx ? &c->tx_lock : &c->rx_lock;
+	return (int *)(tx ? &c->tx.r->prod_lock : &c->rx.r->cons_lock);
 }
 
 static long deadline_after(int ms)
@@ -466,17 +486,21 @@ static ssize_t recv_locked(struct shm_conn *c, const struct iovec *iov, int iovc
 
 ssize_t shm_conn_send(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags)
 {
-	lock(&c->tx_lock);
+	int priv;
+	int *l = direction_lock(c, 1, &priv);
+	lock(l, priv);
 	ssize_t n = send_locked(c, iov, iovcnt, flags);
-	unlock(&c->tx_lock);
+	unlock(l, priv);
 	return n;
 }
 
 ssize_t shm_conn_recv(struct shm_conn *c, const struct iovec *iov, int iovcnt, int flags)
 {
-	lock(&c->rx_lock);
+	int priv;
+	int *l = direction_lock(c, 0, &priv);
+	lock(l, priv);
 	ssize_t n = recv_locked(c, iov, iovcnt, flags);
-	unlock(&c->rx_lock);
+	unlock(l, priv);
 	return n;
 }
 

@@ -60,9 +60,11 @@ static size_t room(struct shm_ring_end *e, size_t want)
 {
 	uint64_t head = e->r->head; /* ours */
 	uint64_t size = e->mask + 1;
-	if (size - (head - e->other) < want)
+	if (size - (head - e->other) < want || head - e->other > size)
 		e->other = __atomic_load_n(&e->r->tail, __ATOMIC_ACQUIRE);
-	/* The peer writes tail: never trust it past what we wrote. */
+	/* The peer writes tail: never trust it past what we wrote. (A stale
+	 * copy is re-read first: after a fork another process may have moved
+	 * head a long way.) */
 	if (head - e->other > size) {
 		e->broken = 1;
 		return 0;
@@ -75,7 +77,7 @@ static size_t room(struct shm_ring_end *e, size_t want)
 static size_t avail(struct shm_ring_end *e, size_t want)
 {
 	uint64_t tail = e->r->tail; /* ours */
-	if (e->other - tail < want)
+	if (e->other - tail < want || e->other - tail > e->mask + 1)
 		e->other = __atomic_load_n(&e->r->head, __ATOMIC_ACQUIRE);
 	/* The peer writes head: more than a ring's worth is corruption, and
 	 * reading it would run past the ring. */

@@ -39,7 +39,8 @@ struct shm_ring {
 	_Alignas(64) uint32_t flags; /* SHM_RING_* */
 	uint32_t size;               /* data bytes, a power of two */
 	uint32_t magic;
-	uint32_t reserved;
+	uint32_t prod_lock;          /* futex words: producers / consumers of this ring */
+	uint32_t cons_lock;          /* in different processes after a fork */
 	_Alignas(64) unsigned char data[];
 };
 

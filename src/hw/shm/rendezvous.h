@@ -19,7 +19,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
-#define SHM_RV_VERSION 2
+#define SHM_RV_VERSION 3
 
 /* What a client sends with the connection's memfd: both TCP ends, IPv4 as
  * v4-mapped. */

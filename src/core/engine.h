@@ -55,6 +55,11 @@ struct engine_ops {
 	 * true (then it must not sleep).
 	 */
 	unsigned int (*arm)(struct accel_sock *s, unsigned int events);
+	/*
+	 * Undo arm (optional): core calls it only when no thread of the process
+	 * sleeps armed any more, so that peers stop ringing for nobody.
+	 */
+	void (*disarm)(struct accel_sock *s);
 	/* The fds to sleep on (POLLIN on each): fills fds, returns how many. */
 	int (*wait_fds)(struct accel_sock *s, int fd, int *fds);
 	/*

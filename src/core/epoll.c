@@ -364,6 +364,17 @@ static int arm_all(struct mux_ep *ep)
 	return ready;
 }
 
+static void disarm_all(void *ctx)
+{
+	struct mux_ep *ep = ctx;
+	unsigned int count = ep_nodes(ep);
+	for (unsigned int i = 0; i < count; i++) {
+		struct ep_node *n = node_at(ep, i);
+		if (node_valid(n) && n->s->ops->disarm)
+			n->s->ops->disarm(n->s);
+	}
+}
+
 /* A listener's event from the kernel, as the program sees it. */
 static int kernel_node_event(int epfd, struct mux_ep *ep, struct ep_node *n, uint32_t kev,
 			     struct epoll_event *out, int k)
@@ -469,9 +480,13 @@ int mux_epoll_wait(struct accel_sock *o, int epfd, struct epoll_event *out, int 
 		}
 		/* Armed, yet ready: report it, unless an edge was reported already
 		 * (then only something new counts: sleep for it). */
-		if (arm_all(ep) && (n = scan(ep, out, max)) > 0)
+		mux_sleep_begin();
+		if (arm_all(ep) && (n = scan(ep, out, max)) > 0) {
+			mux_sleep_end(disarm_all, ep);
 			return n;
+		}
 		int k = kernel_part(ep, epfd, out, max, ms_left(deadline), mask);
+		mux_sleep_end(disarm_all, ep);
 		if (k != 0)
 			return k;
 		if (deadline >= 0 && now_ns() >= deadline)

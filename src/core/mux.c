@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,31 @@ int mux_offloaded;
 void mux_count(int delta)
 {
 	__atomic_fetch_add(&mux_offloaded, delta, __ATOMIC_RELAXED);
+}
+
+static int sleep_lock;
+static int sleepers;
+
+static void sleep_lock_take(void)
+{
+	while (__atomic_exchange_n(&sleep_lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+void mux_sleep_begin(void)
+{
+	sleep_lock_take();
+	sleepers++;
+	__atomic_store_n(&sleep_lock, 0, __ATOMIC_RELEASE);
+}
+
+void mux_sleep_end(void (*disarm)(void *ctx), void *ctx)
+{
+	sleep_lock_take();
+	/* Under the lock: nobody can arm between our count and our clearing. */
+	if (--sleepers == 0)
+		disarm(ctx);
+	__atomic_store_n(&sleep_lock, 0, __ATOMIC_RELEASE);
 }
 
 static long long now_ns(void)
@@ -103,6 +129,21 @@ static int arm_all(struct pollfd *fds, nfds_t n)
 			ready = 1;
 	}
 	return ready;
+}
+
+struct poll_set {
+	struct pollfd *fds;
+	nfds_t n;
+};
+
+static void disarm_set(void *ctx)
+{
+	struct poll_set *ps = ctx;
+	for (nfds_t i = 0; i < ps->n; i++) {
+		struct accel_sock *s = offloaded_at(ps->fds[i].fd);
+		if (s && s->ops->disarm)
+			s->ops->disarm(s);
+	}
 }
 
 /* The kernel's view while sleeping: kernel entries as they are, offloaded
@@ -203,8 +244,12 @@ int mux_poll(struct pollfd *fds, nfds_t n, long long deadline, const sigset_t *m
 			if (rc)
 				break;
 		}
-		if (arm_all(fds, n))
+		struct poll_set ps = { fds, n };
+		mux_sleep_begin();
+		if (arm_all(fds, n)) {
+			mux_sleep_end(disarm_set, &ps);
 			continue;
+		}
 		nfds_t m = build_sleep_set(fds, n, k, cap, gone);
 		struct timespec ts;
 		if (deadline >= 0)
@@ -212,9 +257,11 @@ int mux_poll(struct pollfd *fds, nfds_t n, long long deadline, const sigset_t *m
 		int slept = libc.ppoll(k, m, deadline < 0 ? NULL : &ts, mask);
 		if (slept < 0) {
 			rc = -errno;
+			mux_sleep_end(disarm_set, &ps);
 			break;
 		}
 		after_sleep(fds, n, k, gone);
+		mux_sleep_end(disarm_set, &ps);
 		for (nfds_t i = 0; i < n; i++) { /* back to the looking copy */
 			k[i] = fds[i];
 			if (offloaded_at(fds[i].fd))

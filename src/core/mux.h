@@ -30,6 +30,14 @@ static inline int mux_active(void)
 /* A socket took an engine, or gave it back. */
 void mux_count(int delta);
 
+/*
+ * Sleeping armed: mux_sleep_begin before arming, mux_sleep_end after
+ * waking. The last thread of the process to wake disarms its sockets
+ * (disarm(ctx)); while another still sleeps, flags stay up for it.
+ */
+void mux_sleep_begin(void);
+void mux_sleep_end(void (*disarm)(void *ctx), void *ctx);
+
 /* Timeouts as deadlines in ns on CLOCK_MONOTONIC; -1: none. */
 long long mux_deadline(const struct timespec *tmo);
 long long mux_deadline_ms(int ms);

@@ -272,6 +272,15 @@ unsigned int shm_conn_arm(struct shm_conn *c, unsigned int events)
 	return shm_conn_poll(c) & (events | POLLERR | POLLHUP);
 }
 
+void shm_conn_disarm(struct shm_conn *c)
+{
+	/* A write only where the flag is up: the line stays shared otherwise. */
+	if (shm_ring_flags(c->rx.r) & SHM_RING_POLL_IN)
+		shm_ring_clear_flag(c->rx.r, SHM_RING_POLL_IN);
+	if (shm_ring_flags(c->tx.r) & SHM_RING_POLL_OUT)
+		shm_ring_clear_flag(c->tx.r, SHM_RING_POLL_OUT);
+}
+
 /* Sleep until the peer may have written, or an error. 0, -EINTR, -EAGAIN. */
 static int wait_readable(struct shm_conn *c)
 {

@@ -82,6 +82,9 @@ unsigned int shm_conn_poll(struct shm_conn *c);
  * already true (then do not sleep).
  */
 unsigned int shm_conn_arm(struct shm_conn *c, unsigned int events);
+/* Clear what shm_conn_arm raised; only when no thread of the process still
+ * sleeps armed (core's mux decides that). */
+void shm_conn_disarm(struct shm_conn *c);
 /*
  * After EINTR in a wait that is not one system call on one fd: whether the
  * kernel would have restarted the call, judged by every installed handler

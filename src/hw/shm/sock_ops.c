@@ -153,6 +153,11 @@ static unsigned int conn_arm(struct accel_sock *s, unsigned int events)
 	return shm_conn_arm(&sock_of(s)->c, events);
 }
 
+static void conn_disarm(struct accel_sock *s)
+{
+	shm_conn_disarm(&sock_of(s)->c);
+}
+
 static int conn_wait_fds(struct accel_sock *s, int fd, int *fds)
 {
 	(void)s;
@@ -499,6 +504,7 @@ const struct engine_ops shm_conn_ops = {
 	.shutdown = conn_shutdown,
 	.poll = conn_poll,
 	.arm = conn_arm,
+	.disarm = conn_disarm,
 	.wait_fds = conn_wait_fds,
 	.woken = conn_woken,
 	.progress = conn_progress,

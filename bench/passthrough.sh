@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# Cost of libaccel when nothing is offloaded: sockperf TCP ping-pong latency on
+# Cost of libaccel when nothing is offloaded (ACCEL_SHM=0, so that the
+# same-host engine leaves the connection to the kernel): sockperf TCP ping-pong latency on
 # loopback with and without LD_PRELOAD, and callgrind instructions added per
 # pass-through recv(). Run from a build directory after `make`; see usage().
 set -u
@@ -53,12 +54,8 @@ die() {
 	exit 1
 }
 
-# check_count NAME VALUE: VALUE must be a positive integer.
-check_count() {
-	case $2 in
-	'' | *[!0-9]* | 0) die "$1 must be a positive integer, not '$2'" ;;
-	esac
-}
+. "$(dirname "$0")/bench_lib.sh"
+
 check_count BENCH_ROUNDS "$rounds"
 check_count BENCH_SECONDS "$secs"
 check_count BENCH_MSG_SIZE "$msg"
@@ -99,7 +96,7 @@ with() {
 	w_preload=$(preload "$1")
 	w_limit=$2
 	shift 2
-	timeout "$w_limit" taskset -c "$cpus" env LD_PRELOAD="$w_preload" "$@"
+	timeout "$w_limit" taskset -c "$cpus" env ACCEL_SHM=0 LD_PRELOAD="$w_preload" "$@"
 }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/passthrough.XXXXXX") || die "mktemp failed"
@@ -131,29 +128,6 @@ echo "libaccel pass-through benchmark ($so)"
 
 # ---- sockperf ------------------------------------------------------------------
 
-# Whether anything uses local TCP port $1 (any state, IPv4 or IPv6).
-port_in_use() {
-	hex=$(printf '%04X' "$1")
-	awk -v p="$hex" 'FNR > 1 { split($2, a, ":"); if (a[2] == p) f = 1 } END { exit !f }' \
-		/proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# Whether something listens on 127.0.0.1:$1.
-port_listening() {
-	hex=$(printf '0100007F:%04X' "$1")
-	awk -v a="$hex" '$2 == a && $4 == "0A" { f = 1 } END { exit !f }' /proc/net/tcp
-}
-
-# A random port below the usual ephemeral range that nothing uses right now.
-pick_port() {
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-		p=$((20000 + r % 12000))
-		port_in_use "$p" || { echo "$p"; return 0; }
-	done
-	return 1
-}
-
 # Start a sockperf server for side $1 on a free port; sets srv_pid and srv_port.
 # The server dies on its own after $2 seconds should this script be killed hard.
 start_server() {
@@ -161,7 +135,7 @@ start_server() {
 		srv_port=$(pick_port) || continue
 		# As with(), but not through a function: $! must be timeout itself,
 		# so that killing it by PID stops the server.
-		timeout "$2" taskset -c "$cpus" env LD_PRELOAD="$(preload "$1")" \
+		timeout "$2" taskset -c "$cpus" env ACCEL_SHM=0 LD_PRELOAD="$(preload "$1")" \
 			sockperf sr --tcp -i 127.0.0.1 -p "$srv_port" \
 			>"$tmp/server-$1.log" 2>&1 </dev/null &
 		srv_pid=$!
@@ -211,10 +185,6 @@ ping_pong() {
 		return 1
 	fi
 	echo "$avg $p50"
-}
-
-mean() {
-	echo "$1" | awk '{ for (i = 1; i <= NF; i++) s += $i; printf "%.3f", s / NF }'
 }
 
 run_sockperf() {

@@ -494,6 +494,12 @@ int mux_epoll_wait(struct accel_sock *o, int epfd, struct epoll_event *out, int 
 	}
 }
 
+void mux_epoll_after_fork_child(struct accel_sock *o)
+{
+	if (o->ep)
+		__atomic_store_n(&o->ep->lock, 0, __ATOMIC_RELEASE);
+}
+
 void mux_epoll_release(struct accel_sock *o)
 {
 	struct mux_ep *ep = o->ep;
@@ -601,6 +607,12 @@ static int set_handover(struct accel_sock *o, const int *fds, int nfds, int keep
 }
 
 
+static void set_forked(struct accel_sock *o, int child)
+{
+	if (child)
+		mux_epoll_after_fork_child(o);
+}
+
 static const struct engine_ops epoll_ops = {
 	.name = "epoll",
 	.recvmsg = set_recvmsg,
@@ -611,6 +623,7 @@ static const struct engine_ops epoll_ops = {
 	.wait_fds = set_wait_fds,
 	.woken = set_woken,
 	.progress = set_progress,
+	.forked = set_forked,
 	.handover = set_handover,
 	.release = mux_epoll_release,
 };

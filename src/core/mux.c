@@ -31,6 +31,13 @@ static void sleep_lock_take(void)
 		sched_yield();
 }
 
+void mux_after_fork_child(void)
+{
+	/* Only the forking thread lives on: nobody holds the lock or sleeps. */
+	__atomic_store_n(&sleep_lock, 0, __ATOMIC_RELEASE);
+	sleepers = 0;
+}
+
 void mux_sleep_begin(void)
 {
 	sleep_lock_take();

@@ -36,6 +36,9 @@ void mux_count(int delta);
  * (disarm(ctx)); while another still sleeps, flags stay up for it.
  */
 void mux_sleep_begin(void);
+/* In a fork child: locks other threads held are nobody's now. */
+void mux_after_fork_child(void);
+void mux_epoll_after_fork_child(struct accel_sock *o);
 void mux_sleep_end(void (*disarm)(void *ctx), void *ctx);
 
 /* Timeouts as deadlines in ns on CLOCK_MONOTONIC; -1: none. */

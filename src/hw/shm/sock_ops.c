@@ -407,12 +407,16 @@ static void conn_set_nonblock(struct accel_sock *s, int on)
 	sock_of(s)->c.nonblock = on;
 }
 
+static void graveyard_forked_child(void);
+
 static void conn_forked(struct accel_sock *s, int child)
 {
 	struct shm_sock *ss = sock_of(s);
 	ss->c.shared = 1;
-	if (child)
+	if (child) {
 		shm_conn_forked_child(&ss->c);
+		graveyard_forked_child();
+	}
 }
 
 static int conn_handover(struct accel_sock *s, const int *fds, int nfds, int keep_state);
@@ -451,6 +455,12 @@ static void graveyard_lock(void)
 }
 
 static void graveyard_unlock(void)
+{
+	__atomic_store_n(&graveyard.lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Only the forking thread lives on in a child: nobody holds the lock. */
+static void graveyard_forked_child(void)
 {
 	__atomic_store_n(&graveyard.lock, 0, __ATOMIC_RELEASE);
 }

@@ -39,7 +39,6 @@ struct ep_node {
 struct mux_ep {
 	uint64_t tag;          /* high 32 bits of our keys in the kernel set */
 	int lock;
-	int n_active;
 	unsigned int n_nodes;  /* nodes ever made (indexes below are valid) */
 	struct ep_node *chunks[EP_CHUNKS];
 };
@@ -136,11 +135,8 @@ static struct ep_node *free_node(struct mux_ep *ep, unsigned int *index)
 	for (unsigned int i = 0; i < n; i++) {
 		struct ep_node *node = node_at(ep, i);
 		if (!__atomic_load_n(&node->active, __ATOMIC_ACQUIRE) || !node_valid(node)) {
-			if (__atomic_load_n(&node->active, __ATOMIC_ACQUIRE)) {
-				/* its socket went without a DEL: the kernel dropped it */
-				__atomic_store_n(&node->active, 0, __ATOMIC_RELEASE);
-				ep->n_active--;
-			}
+			/* a socket gone without a DEL: the kernel dropped it too */
+			__atomic_store_n(&node->active, 0, __ATOMIC_RELEASE);
 			*index = i;
 			return node;
 		}
@@ -241,7 +237,6 @@ int mux_epoll_ctl(int epfd, int op, int fd, struct accel_sock *s, struct epoll_e
 		__atomic_store_n(&n->active, 1, __ATOMIC_RELEASE);
 		if (index == ep->n_nodes)
 			__atomic_store_n(&ep->n_nodes, index + 1, __ATOMIC_RELEASE);
-		ep->n_active++;
 	} else if (!n) {
 		rc = -ENOENT;
 	} else if (op == EPOLL_CTL_MOD) {
@@ -259,7 +254,6 @@ int mux_epoll_ctl(int epfd, int op, int fd, struct accel_sock *s, struct epoll_e
 		if (!n->gone)
 			kernel_ctl(epfd, ep, EPOLL_CTL_DEL, n, index, 0);
 		__atomic_store_n(&n->active, 0, __ATOMIC_RELEASE);
-		ep->n_active--;
 	}
 out:
 	ep_unlock(ep);
@@ -436,18 +430,11 @@ static int kernel_part(struct mux_ep *ep, int epfd, struct epoll_event *out, int
 	return k;
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static int ms_left(long long deadline)
 {
 	if (deadline < 0)
 		return -1;
-	long long left = deadline - now_ns();
+	long long left = deadline - mux_now_ns();
 	if (left <= 0)
 		return 0;
 	long long ms = (left + 999999) / 1000000;
@@ -459,7 +446,7 @@ int mux_epoll_wait(struct accel_sock *o, int epfd, struct epoll_event *out, int 
 {
 	struct mux_ep *ep = o->ep;
 	long long spin_until = accel_params.select_poll
-				       ? now_ns() + accel_params.select_poll * 1000LL
+				       ? mux_now_ns() + accel_params.select_poll * 1000LL
 				       : 0;
 	for (unsigned int round = 0;; round++) {
 		int n = scan(ep, out, max);
@@ -473,7 +460,7 @@ int mux_epoll_wait(struct accel_sock *o, int epfd, struct epoll_event *out, int 
 		if (n || deadline == 0)
 			return n;
 		if (spin_until) {
-			long long now = now_ns();
+			long long now = mux_now_ns();
 			if (now < spin_until && (deadline < 0 || now < deadline))
 				continue;
 			spin_until = 0;
@@ -489,7 +476,7 @@ int mux_epoll_wait(struct accel_sock *o, int epfd, struct epoll_event *out, int 
 		mux_sleep_end(disarm_all, ep);
 		if (k != 0)
 			return k;
-		if (deadline >= 0 && now_ns() >= deadline)
+		if (deadline >= 0 && mux_now_ns() >= deadline)
 			return scan(ep, out, max);
 	}
 }
@@ -573,8 +560,8 @@ static unsigned long set_progress(struct accel_sock *o, unsigned int events)
 	return sum;
 }
 
-/* Data calls get the kernel's answers for an epoll fd; the rest is the
- * kernel's (NULL ops). */
+/* Data calls get the kernel's answers for an epoll fd; shutdown, options
+ * and the rest are the kernel's (NULL ops). */
 static ssize_t set_recvmsg(struct accel_sock *o, struct msghdr *m, int f)
 {
 	(void)o, (void)m, (void)f;
@@ -585,12 +572,6 @@ static ssize_t set_sendmsg(struct accel_sock *o, const struct msghdr *m, int f)
 {
 	(void)o, (void)m, (void)f;
 	return -EINVAL;
-}
-
-static int set_shutdown(struct accel_sock *o, int how)
-{
-	(void)o, (void)how;
-	return -ENOTSOCK;
 }
 
 
@@ -617,7 +598,6 @@ static const struct engine_ops epoll_ops = {
 	.name = "epoll",
 	.recvmsg = set_recvmsg,
 	.sendmsg = set_sendmsg,
-	.shutdown = set_shutdown,
 	.poll = set_poll,
 	.arm = set_arm,
 	.wait_fds = set_wait_fds,

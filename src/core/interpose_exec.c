@@ -19,17 +19,6 @@
 static const char *const reason_handover =
 	"handed over to a kernel socket (exec or SCM_RIGHTS): a helper process carries it";
 
-/* Every fd of s in this process, ascending (at most max). */
-static int fds_of(struct accel_sock *s, int *fds, int max)
-{
-	int n = 0;
-	unsigned int size = fd_table_size();
-	for (unsigned int fd = 0; fd < size && n < max; fd++)
-		if (fd_table_get((int)fd) == s)
-			fds[n++] = (int)fd;
-	return n;
-}
-
 static void hand_over(struct accel_sock *s, const int *fds, int n, int in_vfork, const char *why)
 {
 	int rc = s->ops->handover ? s->ops->handover(s, fds, n, in_vfork) : -ENOSYS;
@@ -61,7 +50,7 @@ static void before_exec(void)
 		if (!sock_offloaded(s) || !s->type)
 			continue;
 		int fds[64];
-		int n = fds_of(s, fds, 64);
+		int n = sock_fds(s, fds, 64);
 		if (!n || fds[0] != (int)fd)
 			continue; /* done at its first fd */
 		int survives = 0;
@@ -192,7 +181,7 @@ void core_before_send_fds(const struct msghdr *msg)
 			struct accel_sock *s = fd_table_get(fd);
 			int fds[64];
 			int n;
-			if (sock_offloaded(s) && s->type && (n = fds_of(s, fds, 64)) > 0)
+			if (sock_offloaded(s) && s->type && (n = sock_fds(s, fds, 64)) > 0)
 				hand_over(s, fds, n, 0, "SCM_RIGHTS");
 		}
 	}

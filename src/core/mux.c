@@ -54,7 +54,7 @@ void mux_sleep_end(void (*disarm)(void *ctx), void *ctx)
 	__atomic_store_n(&sleep_lock, 0, __ATOMIC_RELEASE);
 }
 
-static long long now_ns(void)
+long long mux_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -69,17 +69,17 @@ long long mux_deadline(const struct timespec *tmo)
 		return 0;
 	if (tmo->tv_sec > 100000000L)
 		return -1; /* about three years: as good as forever */
-	return now_ns() + tmo->tv_sec * 1000000000LL + tmo->tv_nsec;
+	return mux_now_ns() + tmo->tv_sec * 1000000000LL + tmo->tv_nsec;
 }
 
 long long mux_deadline_ms(int ms)
 {
-	return ms < 0 ? -1 : ms == 0 ? 0 : now_ns() + ms * 1000000LL;
+	return ms < 0 ? -1 : ms == 0 ? 0 : mux_now_ns() + ms * 1000000LL;
 }
 
 static void left_of(long long deadline, struct timespec *ts)
 {
-	long long left = deadline - now_ns();
+	long long left = deadline - mux_now_ns();
 	if (left < 0)
 		left = 0;
 	ts->tv_sec = (time_t)(left / 1000000000LL);
@@ -235,7 +235,7 @@ int mux_poll(struct pollfd *fds, nfds_t n, long long deadline, const sigset_t *m
 		if (offloaded_at(fds[i].fd))
 			k[i].fd = -1;
 	}
-	long long spin_until = accel_params.select_poll ? now_ns() + accel_params.select_poll * 1000LL : 0;
+	long long spin_until = accel_params.select_poll ? mux_now_ns() + accel_params.select_poll * 1000LL : 0;
 	int rc;
 	for (unsigned int round = 0;; round++) {
 		rc = look(fds, n, k, n_kernel, 1);
@@ -244,8 +244,8 @@ int mux_poll(struct pollfd *fds, nfds_t n, long long deadline, const sigset_t *m
 		if (spin_until) {
 			/* Spin on the rings; the kernel fds every 16th look. */
 			for (unsigned int i = 1; (rc = look(fds, n, k, n_kernel, !(i & 15))) == 0; i++)
-				if (!(i & 63) && (now_ns() >= spin_until ||
-						  (deadline > 0 && now_ns() >= deadline)))
+				if (!(i & 63) && (mux_now_ns() >= spin_until ||
+						  (deadline > 0 && mux_now_ns() >= deadline)))
 					break;
 			spin_until = 0;
 			if (rc)

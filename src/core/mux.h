@@ -41,7 +41,8 @@ void mux_after_fork_child(void);
 void mux_epoll_after_fork_child(struct accel_sock *o);
 void mux_sleep_end(void (*disarm)(void *ctx), void *ctx);
 
-/* Timeouts as deadlines in ns on CLOCK_MONOTONIC; -1: none. */
+/* CLOCK_MONOTONIC in ns; timeouts as deadlines on it (-1: none). */
+long long mux_now_ns(void);
 long long mux_deadline(const struct timespec *tmo);
 long long mux_deadline_ms(int ms);
 

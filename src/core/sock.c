@@ -165,15 +165,27 @@ out:
 	return s;
 }
 
+int sock_fds(const struct accel_sock *s, int *fds, int max)
+{
+	int n = 0;
+	unsigned int size = fd_table_size();
+	for (unsigned int fd = 0; fd < size && n < max; fd++)
+		if (fd_table_get((int)fd) == s)
+			fds[n++] = (int)fd;
+	return n;
+}
+
 void sock_fd_leaving(int fd)
 {
 	struct accel_sock *s = fd_table_get(fd);
+	int fds[2];
 	if (!s || !s->ops || !s->ops->fd_moved || __atomic_load_n(&s->refs, __ATOMIC_ACQUIRE) < 2)
 		return;
-	unsigned int size = fd_table_size();
-	for (unsigned int other = 0; other < size; other++)
-		if ((int)other != fd && fd_table_get((int)other) == s) {
-			s->ops->fd_moved(s, fd, (int)other);
+	/* the first two fds of s: fd itself is at most one of them */
+	int n = sock_fds(s, fds, 2);
+	for (int i = 0; i < n; i++)
+		if (fds[i] != fd) {
+			s->ops->fd_moved(s, fd, fds[i]);
 			return;
 		}
 }

@@ -62,6 +62,8 @@ static inline int sock_offloaded(const struct accel_sock *s)
 struct accel_sock *sock_register(int fd, int domain, int type, int protocol);
 /* An engine now carries s (ops and engine set): count it. */
 void sock_attached(struct accel_sock *s);
+/* The fds naming s, ascending (at most max): a scan of the table. */
+int sock_fds(const struct accel_sock *s, int *fds, int max);
 /* fd is about to stop naming its object while other fds still do: tell
  * the engine which (ops->fd_moved). */
 void sock_fd_leaving(int fd);

@@ -202,20 +202,27 @@ t_loaded mixed_cli_plain nc prog_shm
 
 printf '# shm_apps.sh: servers on the kernel\nuse os tcp_server *:*\n' >"$T_TMP/os_server.conf"
 
-rules_os()
+# upload PORT: nc serves on PORT, nc sends it 1 MB; exits and content recorded.
+upload()
 {
-	local port srv
-	t_env ACCEL_TRACELEVEL=debug "ACCEL_CONFIG_FILE=$T_TMP/os_server.conf"
-	port=$(t_port tcp) || return 1
-	echo "$port" >"$T_DIR/port"
-	t_bg 30 nc -l 127.0.0.1 "$port" >"$T_DIR/received" 2>"$T_DIR/server.err"
+	local srv
+	t_bg 30 nc -l 127.0.0.1 "$1" >"$T_DIR/received" 2>"$T_DIR/server.err"
 	srv=$T_PID
-	t_wait_port "$port" tcp "$srv" || return 1
-	t_run 30 nc -N 127.0.0.1 "$port" <"$T_TMP/1m" >"$T_DIR/client.out" 2>"$T_DIR/client.err"
+	t_wait_port "$1" tcp "$srv" || return 1
+	t_run 30 nc -N 127.0.0.1 "$1" <"$T_TMP/1m" >"$T_DIR/client.out" 2>"$T_DIR/client.err"
 	t_record "client exit" $?
 	t_wait "$srv"
 	t_record "server exit" $?
 	t_record "upload" "$(cmp -s "$T_TMP/1m" "$T_DIR/received" && echo equal || echo DIFFERENT)"
+}
+
+rules_os()
+{
+	local port
+	t_env ACCEL_TRACELEVEL=debug "ACCEL_CONFIG_FILE=$T_TMP/os_server.conf"
+	port=$(t_port tcp) || return 1
+	echo "$port" >"$T_DIR/port"
+	upload "$port" || return 1
 }
 
 t_both rules_os rules_os
@@ -285,7 +292,7 @@ squat_src=$(cat "$T_TMP/squatter.py")
 
 squat()
 {
-	local port srv sq
+	local port sq
 	t_env ACCEL_TRACELEVEL=debug
 	port=$(t_port tcp) || return 1
 	plain_side t_bg 60 setpriv --reuid=65534 --regid=65534 --clear-groups \
@@ -296,14 +303,7 @@ squat()
 		t_show "$T_DIR/squatter.err"
 		return 1
 	}
-	t_bg 30 nc -l 127.0.0.1 "$port" >"$T_DIR/received" 2>"$T_DIR/server.err"
-	srv=$T_PID
-	t_wait_port "$port" tcp "$srv" || return 1
-	t_run 30 nc -N 127.0.0.1 "$port" <"$T_TMP/1m" >"$T_DIR/client.out" 2>"$T_DIR/client.err"
-	t_record "client exit" $?
-	t_wait "$srv"
-	t_record "server exit" $?
-	t_record "upload" "$(cmp -s "$T_TMP/1m" "$T_DIR/received" && echo equal || echo DIFFERENT)"
+	upload "$port" || return 1
 	# Give the squatter its 2 s to read what a client might have sent.
 	[ "$T_MODE" = plain ] || wait_line "$T_DIR/squatter.out" '^squatter: a client knocked' 5 "$sq"
 	t_stop "$sq"

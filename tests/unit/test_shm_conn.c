@@ -275,6 +275,19 @@ static int sleeper_child(struct shm_conn *c)
 	return 0;
 }
 
+/* A process that SIGKILLs pid 100 ms from now (to be reaped). */
+static pid_t kill_later(pid_t pid)
+{
+	pid_t killer = fork();
+	assert_true(killer >= 0);
+	if (killer == 0) {
+		usleep(100 * 1000);
+		kill(pid, SIGKILL);
+		_exit(0);
+	}
+	return killer;
+}
+
 static void test_peer_killed(void **state)
 {
 	(void)state;
@@ -283,12 +296,7 @@ static void test_peer_killed(void **state)
 	start(&p, SHM_RING_MIN, sleeper_child);
 	/* blocked reader: the killed peer's socket hangs up; it left nothing
 	 * of ours unread, so this is an end of stream, as TCP's FIN */
-	pid_t killer = fork();
-	if (killer == 0) {
-		usleep(100 * 1000);
-		kill(p.child, SIGKILL);
-		_exit(0);
-	}
+	pid_t killer = kill_later(p.child);
 	char buf[8];
 	struct iovec iov = { buf, sizeof(buf) };
 	assert_int_equal(shm_conn_recv(&p.c, &iov, 1, 0), 0);
@@ -309,12 +317,7 @@ static void test_peer_killed_while_writing(void **state)
 	struct pair p;
 	alarm(30);
 	start(&p, SHM_RING_MIN, sleeper_child);
-	pid_t killer = fork();
-	if (killer == 0) {
-		usleep(100 * 1000);
-		kill(p.child, SIGKILL);
-		_exit(0);
-	}
+	pid_t killer = kill_later(p.child);
 	/* the ring fills, the writer sleeps, the peer dies with our bytes
 	 * unread: the count so far, then a reset */
 	static char big[SHM_RING_MIN * 2];

@@ -158,8 +158,7 @@ static void inherit_options(int from, int to, struct shm_sock *ss)
 		if (sol[i] == SO_SNDTIMEO && len >= sizeof(struct timeval)) {
 			struct timeval tv;
 			memcpy(&tv, buf, sizeof(tv));
-			long ms = tv.tv_sec * 1000L + (tv.tv_usec + 999) / 1000;
-			ss->c.sndtimeo_ms = ms > 0x7fffffff ? 0x7fffffff : (int)ms;
+			ss->c.sndtimeo_ms = shm_timeout_ms(&tv);
 		}
 	}
 	for (size_t i = 0; i < sizeof(tcp) / sizeof(tcp[0]) && ss->n_opts < SHM_SOCK_OPTS; i++) {
@@ -323,14 +322,14 @@ static int listener_accept(struct accel_sock *s, int fd, struct sockaddr *addr, 
 	struct timeval tv = { 0, 0 };
 	socklen_t tvlen = sizeof(tv);
 	shm_sys_getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &tvlen);
-	long timeout = tv.tv_sec || tv.tv_usec ? tv.tv_sec * 1000L + (tv.tv_usec + 999) / 1000 : -1;
+	int timeout = tv.tv_sec || tv.tv_usec ? shm_timeout_ms(&tv) : -1;
 	for (;;) {
 		int c = take_shm(l, fd, addr, len, flags, ops, state);
 		if (c != -EAGAIN)
 			return c;
 		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
 				       { .fd = l->rv_fd, .events = POLLIN } };
-		int n = shm_sys_poll(p, 2, nonblock ? 0 : timeout > 0x7fffffff ? -1 : (int)timeout);
+		int n = shm_sys_poll(p, 2, nonblock ? 0 : timeout);
 		if (n < 0 && errno == EINTR && timeout < 0 && shm_sys_restarts())
 			continue;
 		if (n < 0)

@@ -332,8 +332,7 @@ static int conn_setsockopt(struct accel_sock *s, int fd, int level, int name, co
 			if (!val || len < sizeof(tv))
 				return -EINVAL;
 			memcpy(&tv, val, sizeof(tv));
-			long ms = tv.tv_sec * 1000L + (tv.tv_usec + 999) / 1000;
-			ss->c.sndtimeo_ms = ms > 0x7fffffff ? 0x7fffffff : (int)ms;
+			ss->c.sndtimeo_ms = shm_timeout_ms(&tv);
 		}
 		if (name == SO_RCVBUF || name == SO_SNDBUF)
 			return 0; /* the rings keep the size they were made with */

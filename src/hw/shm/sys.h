@@ -14,8 +14,16 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A socket timeout in whole milliseconds, rounded up (0: none), as an int. */
+static inline int shm_timeout_ms(const struct timeval *tv)
+{
+	long ms = tv->tv_sec * 1000L + (tv->tv_usec + 999) / 1000;
+	return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
+}
 
 static inline ssize_t shm_sys_send(int fd, const void *buf, size_t n, int flags)
 {

@@ -9,5 +9,7 @@
 
 /* The values in force for this process (defaults < profile < environment). */
 extern struct accel_params accel_params;
+/* Set once the parameters are read (start-up ran). */
+extern int accel_params_loaded;
 
 #endif

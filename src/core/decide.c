@@ -20,19 +20,6 @@
 #include "libc.h"
 #include "rules_state.h"
 
-static const char *const reason_no_engine = "no engine carries UDP yet";
-static const char *const reason_not_yet = "an engine is asked when it connects or listens";
-static const char *const reason_no_peer =
-	"no libaccel listener on this host for the destination (or it is another host)";
-static const char *const reason_not_owner =
-	"what answers the rendezvous does not own the listener";
-static const char *const reason_resources = "out of resources for the engine";
-static const char *const reason_listen = "no engine advertises it (the address is taken)";
-static const char *const reason_rule_os = "a rule says os";
-static const char *const reason_opt_out = "the program asked for the kernel (SO_ACCEL_NO_ACCEL)";
-static const char *const reason_not_auto = "no rule matched and ACCEL_OFFLOADED_SOCKETS=0";
-static const char *const reason_rejected = "the rules file was rejected";
-
 static void log_decision(const struct accel_sock *s, int fd, const struct policy_query *q,
 			 const char *source)
 {
@@ -51,17 +38,18 @@ static void log_decision(const struct accel_sock *s, int fd, const struct policy
 	else
 		rules_format_endpoint(&e, remote, sizeof(remote));
 	/* An engine's answer comes on its own line, at listen or connect. */
-	int quiet = s->ops || s->reason == reason_not_yet;
+	int quiet = s->ops || s->reason == ACCEL_REASON_undecided;
+	const char *why = stats_reason_text(s->reason);
 	if (s->rule)
 		log_debug("fd %d %s local %s remote %s: %s by %s:%d%s%s", fd,
 			  rules_role_name((enum rule_role)s->role), local, remote,
 			  rules_transport_name((enum rule_transport)s->decision), s->rule->file,
-			  s->rule->line, quiet ? "" : "; stays on the kernel: ", quiet ? "" : s->reason);
+			  s->rule->line, quiet ? "" : "; stays on the kernel: ", quiet ? "" : why);
 	else
 		log_debug("fd %d %s local %s remote %s: %s, no rule matched (rules: %s)%s%s", fd,
 			  rules_role_name((enum rule_role)s->role), local, remote,
 			  rules_transport_name((enum rule_transport)s->decision), source,
-			  quiet ? "" : "; stays on the kernel: ", quiet ? "" : s->reason);
+			  quiet ? "" : "; stays on the kernel: ", quiet ? "" : why);
 }
 
 void decide_socket(struct accel_sock *s, int fd, enum rule_role role,
@@ -91,26 +79,29 @@ void decide_socket(struct accel_sock *s, int fd, enum rule_role role,
 	const struct rule *rule = s->no_accel == 1 ? NULL : policy_match(st->table, st->block, &q);
 	s->role = (uint8_t)role;
 	s->rule = rule;
+	unsigned int reason;
 	if (s->no_accel == 1) {
 		s->decision = RULE_OS;
-		s->reason = reason_opt_out;
+		reason = ACCEL_REASON_opt_out;
 	} else if (rule) {
 		s->decision = (uint8_t)rule->transport;
-		s->reason = rule->transport == RULE_OS ? reason_rule_os : NULL;
+		reason = ACCEL_REASON_rule_os;
 	} else if (st->rejected) {
 		s->decision = RULE_OS;
-		s->reason = reason_rejected;
+		reason = ACCEL_REASON_rejected;
 	} else if (!accel_params.offloaded_sockets && s->no_accel != 0) {
 		s->decision = RULE_OS;
-		s->reason = reason_not_auto;
+		reason = ACCEL_REASON_not_auto;
 	} else {
 		s->decision = RULE_ACCEL;
-		s->reason = NULL;
 	}
+	/* An engine is asked at connect or listen, right after this. */
 	if (s->decision == RULE_ACCEL)
-		s->reason = s->type == SOCK_STREAM && (role == ROLE_TCP_SERVER || role == ROLE_TCP_CLIENT)
-				    ? reason_not_yet
-				    : reason_no_engine;
+		reason = s->type == SOCK_STREAM && (role == ROLE_TCP_SERVER || role == ROLE_TCP_CLIENT)
+				 ? ACCEL_REASON_undecided
+				 : ACCEL_REASON_no_engine;
+	stats_sock_reason(s, reason);
+	stats_sock_update(s, fd, STATS_STATE_KEEP);
 	__atomic_store_n(&s->decided, 1, __ATOMIC_RELEASE);
 	if (accel_log_level >= ACCEL_LOG_DEBUG)
 		log_decision(s, fd, &q, st->source);
@@ -130,12 +121,15 @@ void decide_offer_listener(struct accel_sock *s, int fd, int backlog)
 	for (const struct engine *const *e = core_engines; *e && rc < 0; e++)
 		if ((*e)->listen)
 			rc = (*e)->listen(s, fd, backlog);
-	s->reason = rc < 0 ? reason_listen : NULL;
-	if (rc < 0)
-		log_debug("fd %d: the listener stays on the kernel alone: %s", fd, s->reason);
-	else
+	if (rc < 0) {
+		stats_sock_reason(s, ACCEL_REASON_listen_taken);
+		log_debug("fd %d: the listener stays on the kernel alone: %s", fd,
+			  stats_reason_text(s->reason));
+	} else {
 		log_debug("fd %d: the listener is also reachable through the %s engine", fd,
 			  s->ops->name);
+	}
+	stats_sock_update(s, fd, ACCEL_STATE_LISTEN);
 	errno = saved;
 }
 
@@ -149,15 +143,18 @@ int decide_offer_connect(struct accel_sock *s, int fd, const struct sockaddr *ds
 		if ((*e)->connect)
 			r = (*e)->connect(s, fd, dst, len);
 	if (!s->ops) {
-		s->reason = r == -ENOENT ? reason_no_peer : r == -EPERM ? reason_not_owner
-									: reason_resources;
-		log_debug("fd %d: the connection stays on the kernel: %s", fd, s->reason);
+		stats_sock_reason(s, r == -ENOENT ? ACCEL_REASON_no_peer
+				  : r == -EPERM ? ACCEL_REASON_not_owner
+						: ACCEL_REASON_resources);
+		log_debug("fd %d: the connection stays on the kernel: %s", fd,
+			  stats_reason_text(s->reason));
+		stats_sock_update(s, fd, STATS_STATE_KEEP);
 		errno = saved;
 		return 0;
 	}
-	s->reason = NULL;
 	log_debug("fd %d: connected through the %s engine", fd, s->ops->name);
 	*rc = r;
+	stats_sock_update(s, fd, ACCEL_STATE_ESTABLISHED);
 	errno = saved;
 	return 1;
 }
@@ -183,6 +180,8 @@ void decide_inherit(struct accel_sock *s, const struct accel_sock *listener)
 	s->decision = listener->decision;
 	s->rule = listener->rule;
 	s->reason = listener->reason;
+	if (s->slot)
+		s->slot->reason = s->reason;
 	s->no_accel = listener->no_accel;
 	s->decided = 1;
 }

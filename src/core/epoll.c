@@ -312,6 +312,7 @@ static unsigned int node_events(struct ep_node *n)
 	struct accel_sock *s = n->s;
 	uint32_t want = __atomic_load_n(&n->events, __ATOMIC_RELAXED);
 	unsigned int rev = s->ops->poll(s, n->fd) & (want | EPOLLERR | EPOLLHUP);
+	s->ctr[rev ? ACCEL_STAT_poll_hit : ACCEL_STAT_poll_miss]++;
 	if (want & EPOLLET) {
 		unsigned long prog = s->ops->progress(s, want);
 		unsigned int fresh = rev & ~n->last_rev;

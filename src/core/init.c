@@ -24,6 +24,7 @@ extern char **environ;
 extern char *program_invocation_name;
 
 struct accel_params accel_params;
+int accel_params_loaded;
 
 static void load_params(void)
 {
@@ -45,6 +46,7 @@ __attribute__((constructor)) static void accel_init(void)
 	int saved = errno;
 	core_pid = getpid();
 	load_params();
+	__atomic_store_n(&accel_params_loaded, 1, __ATOMIC_RELEASE);
 	libc_resolve();
 	libc_set_trace((int)accel_params.trace_calls);
 	/* The rules are read here, not at the first decision: a decision may

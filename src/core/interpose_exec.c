@@ -16,9 +16,6 @@
 #include "interpose.h"
 #include "mux.h"
 
-static const char *const reason_handover =
-	"handed over to a kernel socket (exec or SCM_RIGHTS): a helper process carries it";
-
 static void hand_over(struct accel_sock *s, const int *fds, int n, int in_vfork, const char *why)
 {
 	int rc = s->ops->handover ? s->ops->handover(s, fds, n, in_vfork) : -ENOSYS;
@@ -28,13 +25,15 @@ static void hand_over(struct accel_sock *s, const int *fds, int n, int in_vfork,
 				 fds[0], why, strerror(-rc));
 		return;
 	}
-	log_debug("fd %d: %s", fds[0], reason_handover);
+	log_debug("fd %d: %s", fds[0], stats_reason_text(ACCEL_REASON_handover));
 	if (in_vfork)
 		return; /* the tables are the parent's */
-	s->reason = reason_handover;
+	s->ctr[ACCEL_STAT_handovers]++;
+	stats_sock_reason(s, ACCEL_REASON_handover);
 	__atomic_store_n(&s->ops, NULL, __ATOMIC_RELEASE);
 	s->engine = NULL;
 	mux_count(-1);
+	stats_sock_update(s, fds[0], STATS_STATE_KEEP);
 }
 
 /* Before exec: every offloaded socket whose fd survives it. */
@@ -77,17 +76,36 @@ void core_before_vfork(void)
 		before_exec();
 }
 
-ACCEL_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+/* exec: the new image publishes its own statistics (or none), under the
+ * same pid; a vfork child's exec leaves the parent's alone. */
+static void exec_prepare(void)
 {
 	before_exec();
-	return accel_next.execve(path, argv, envp);
+	if (!core_in_vfork_child())
+		stats_before_exec();
+}
+
+static void exec_failed(void)
+{
+	if (!core_in_vfork_child())
+		stats_exec_failed();
+}
+
+ACCEL_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	exec_prepare();
+	int rc = accel_next.execve(path, argv, envp);
+	exec_failed();
+	return rc;
 }
 
 ACCEL_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 			  int flags)
 {
-	before_exec();
-	return accel_next.execveat(dirfd, path, argv, envp, flags);
+	exec_prepare();
+	int rc = accel_next.execveat(dirfd, path, argv, envp, flags);
+	exec_failed();
+	return rc;
 }
 
 ACCEL_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
@@ -98,20 +116,26 @@ ACCEL_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 
 ACCEL_EXPORT int execv(const char *path, char *const argv[])
 {
-	before_exec();
-	return accel_next.execv(path, argv);
+	exec_prepare();
+	int rc = accel_next.execv(path, argv);
+	exec_failed();
+	return rc;
 }
 
 ACCEL_EXPORT int execvp(const char *file, char *const argv[])
 {
-	before_exec();
-	return accel_next.execvp(file, argv);
+	exec_prepare();
+	int rc = accel_next.execvp(file, argv);
+	exec_failed();
+	return rc;
 }
 
 ACCEL_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	before_exec();
-	return accel_next.execvpe(file, argv, envp);
+	exec_prepare();
+	int rc = accel_next.execvpe(file, argv, envp);
+	exec_failed();
+	return rc;
 }
 
 /* The execl family: argv from the variadic list, as glibc does. */

@@ -25,6 +25,7 @@ void core_after_fork_child(void)
 	core_pid = (pid_t)syscall(SYS_getpid);
 	log_after_fork();
 	mux_after_fork_child();
+	stats_after_fork_child();
 }
 
 /*

@@ -56,8 +56,10 @@ static void register_accepted(int listen_fd, int fd)
 {
 	struct accel_sock *l = fd_table_get(listen_fd);
 	if (l && !core_in_vfork_child()) {
-		sock_register(fd, l->domain, l->type, l->protocol);
-		decide_inherit(fd_table_get(fd), l);
+		struct accel_sock *s = sock_register(fd, l->domain, l->type, l->protocol);
+		decide_inherit(s, l);
+		if (s)
+			stats_sock_update(s, fd, ACCEL_STATE_ESTABLISHED);
 	}
 }
 
@@ -93,11 +95,15 @@ static int engine_accept(struct accel_sock *l, int fd, struct sockaddr *addr, so
 		}
 		s->engine = state;
 		__atomic_store_n(&s->ops, ops, __ATOMIC_RELEASE);
-		s->reason = NULL;
 		sock_attached(s);
-	} else if (s) {
-		s->reason = "the client does not run libaccel";
+		l->ctr[ACCEL_STAT_accepts]++;
+	} else {
+		l->ctr[ACCEL_STAT_accepts_kernel]++;
+		if (s)
+			stats_sock_reason(s, ACCEL_REASON_client_no_accel);
 	}
+	if (s)
+		stats_sock_update(s, nfd, ACCEL_STATE_ESTABLISHED);
 	return nfd;
 }
 
@@ -156,7 +162,12 @@ ACCEL_EXPORT int shutdown(int fd, int how)
 	struct accel_sock *s = fd_table_get(fd);
 	if (likely(!sock_offloaded(s)) || !s->ops->shutdown)
 		return accel_next.shutdown(fd, how);
-	OFFLOAD_RETURN(int, shutdown, s->ops->shutdown(s, how), fd, how);
+	int rc = s->ops->shutdown(s, how);
+	if (rc == 0 && how != SHUT_RD && s->slot)
+		stats_sock_state(s, s->slot->state == ACCEL_STATE_CLOSE_WAIT || how == SHUT_RDWR
+					    ? ACCEL_STATE_CLOSE
+					    : ACCEL_STATE_FIN_WAIT2);
+	OFFLOAD_RETURN(int, shutdown, rc, fd, how);
 }
 
 static int engine_getname(int fd, int peer, struct sockaddr *addr, socklen_t *len)

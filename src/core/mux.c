@@ -95,8 +95,9 @@ static struct accel_sock *offloaded_at(int fd)
 /* What poll reports for an offloaded entry. */
 static short revents_of(struct accel_sock *s, int fd, short events)
 {
-	unsigned int rev = s->ops->poll(s, fd);
-	return (short)(rev & ((unsigned int)(unsigned short)events | POLLERR | POLLHUP));
+	unsigned int rev = s->ops->poll(s, fd) & ((unsigned int)(unsigned short)events | POLLERR | POLLHUP);
+	s->ctr[rev ? ACCEL_STAT_poll_hit : ACCEL_STAT_poll_miss]++;
+	return (short)rev;
 }
 
 /*

@@ -95,6 +95,7 @@ static void sock_put(struct accel_sock *s)
 {
 	if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
+	stats_sock_close(s);
 	if (s->ops) {
 		if (s->ops->release)
 			s->ops->release(s);
@@ -126,7 +127,8 @@ int sock_is_tracked_kind(int domain, int type, int protocol)
 
 void sock_attached(struct accel_sock *s)
 {
-	(void)s;
+	if (s->type)
+		stats_sock_offloaded(s);
 	mux_count(1);
 }
 
@@ -154,9 +156,10 @@ struct accel_sock *sock_register(int fd, int domain, int type, int protocol)
 	s->no_accel = -1;
 	s->connect_pending = 0;
 	s->rule = NULL;
-	s->reason = NULL;
+	s->reason = ACCEL_REASON_undecided;
 	s->ep = NULL;
 	memset(s->ep_regs, 0, sizeof(s->ep_regs));
+	stats_sock_open(s, fd);
 	__atomic_add_fetch(&s->gen, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->refs, 1, __ATOMIC_RELEASE);
 	put_replaced(fd_table_exchange(fd, s));

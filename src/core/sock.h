@@ -13,6 +13,7 @@
 
 #include "engine.h"
 #include "fd_table.h"
+#include "stats.h"
 
 struct rule;
 struct mux_ep;
@@ -41,11 +42,17 @@ struct accel_sock {
 	int8_t no_accel;              /* SO_ACCEL_NO_ACCEL: -1 unset, 0 opted in, 1 out */
 	uint8_t connect_pending;      /* an engine's connect said EINPROGRESS, not yet 0 */
 	const struct rule *rule;      /* the rule that decided, or NULL */
-	const char *reason;           /* why the kernel carries it (static text) */
+	uint8_t reason;               /* why the kernel carries it (enum accel_stats_reason) */
 	uint32_t next_free;           /* pool link (index + 1), 0: end */
 	uint32_t gen;                 /* bumped each time the object is handed out */
 	struct mux_ep *ep;            /* an epoll fd with offloaded members */
 	struct sock_ep_reg ep_regs[SOCK_EP_REGS];
+	/* Counters, bumped on the data path: slot->counters. */
+	uint64_t *ctr;
+	/* Its slot in the statistics segment, or local_slot when it has none
+	 * (no segment, or a full one). */
+	struct accel_stats_sock *slot;
+	struct accel_stats_sock local_slot;
 };
 
 _Static_assert(offsetof(struct accel_sock, ops) == offsetof(struct engine_link, ops) &&

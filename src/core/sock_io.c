@@ -11,6 +11,43 @@
 #include <unistd.h>
 
 #include "interpose.h"
+#include "stats.h"
+
+/* Counters: plain increments of the socket's own slot, no atomics (two
+ * threads in one socket at once may lose a count, never corrupt one). */
+static inline ssize_t engine_recv(struct accel_sock *s, struct msghdr *msg, int flags)
+{
+	ssize_t rc = s->ops->recvmsg(s, msg, flags);
+	uint64_t *c = s->ctr;
+	if (likely(rc > 0)) {
+		if (likely(!(flags & MSG_PEEK))) { /* peeked bytes are still queued */
+			c[ACCEL_STAT_rx_bytes] += (uint64_t)rc;
+			c[ACCEL_STAT_rx_msgs]++;
+		}
+	} else if (rc == -EAGAIN) {
+		c[ACCEL_STAT_rx_eagain]++;
+	} else if (rc == 0) {
+		stats_rx_zero(s, msg);
+	} else if (rc != -EINTR) {
+		c[ACCEL_STAT_errors]++;
+	}
+	return rc;
+}
+
+static inline ssize_t engine_send(struct accel_sock *s, const struct msghdr *msg, int flags)
+{
+	ssize_t rc = s->ops->sendmsg(s, msg, flags);
+	uint64_t *c = s->ctr;
+	if (likely(rc > 0)) {
+		c[ACCEL_STAT_tx_bytes] += (uint64_t)rc;
+		c[ACCEL_STAT_tx_msgs]++;
+	} else if (rc == -EAGAIN) {
+		c[ACCEL_STAT_tx_eagain]++;
+	} else if (rc < 0 && rc != -EINTR) {
+		c[ACCEL_STAT_errors]++;
+	}
+	return rc;
+}
 
 ssize_t sock_recvmsg(struct accel_sock *s, struct msghdr *msg, int flags)
 {
@@ -18,7 +55,7 @@ ssize_t sock_recvmsg(struct accel_sock *s, struct msghdr *msg, int flags)
 		return -EFAULT;
 	if (msg->msg_iovlen > IOV_MAX)
 		return -EMSGSIZE;
-	return s->ops->recvmsg(s, msg, flags);
+	return engine_recv(s, msg, flags);
 }
 
 ssize_t sock_sendmsg(struct accel_sock *s, const struct msghdr *msg, int flags)
@@ -27,7 +64,7 @@ ssize_t sock_sendmsg(struct accel_sock *s, const struct msghdr *msg, int flags)
 		return -EFAULT;
 	if (msg->msg_iovlen > IOV_MAX)
 		return -EMSGSIZE;
-	return s->ops->sendmsg(s, msg, flags);
+	return engine_send(s, msg, flags);
 }
 
 ssize_t sock_recv_iov(struct accel_sock *s, const struct iovec *iov, int iovcnt, int flags,
@@ -41,7 +78,7 @@ ssize_t sock_recv_iov(struct accel_sock *s, const struct iovec *iov, int iovcnt,
 		.msg_iov = (struct iovec *)iov,
 		.msg_iovlen = (size_t)iovcnt,
 	};
-	ssize_t rc = s->ops->recvmsg(s, &msg, flags);
+	ssize_t rc = engine_recv(s, &msg, flags);
 	if (rc >= 0 && addrlen)
 		*addrlen = msg.msg_namelen;
 	return rc;
@@ -58,7 +95,7 @@ ssize_t sock_send_iov(struct accel_sock *s, const struct iovec *iov, int iovcnt,
 		.msg_iov = (struct iovec *)iov,
 		.msg_iovlen = (size_t)iovcnt,
 	};
-	return s->ops->sendmsg(s, &msg, flags);
+	return engine_send(s, &msg, flags);
 }
 
 /* As the kernel: the count done if any, else the first error. */
@@ -68,7 +105,7 @@ int sock_recvmmsg(struct accel_sock *s, struct mmsghdr *vec, unsigned int vlen, 
 	unsigned int i;
 	(void)tmo; /* an engine that blocks applies its own timeout per message */
 	for (i = 0; i < vlen; i++) {
-		ssize_t rc = s->ops->recvmsg(s, &vec[i].msg_hdr, flags);
+		ssize_t rc = engine_recv(s, &vec[i].msg_hdr, flags);
 		if (rc < 0)
 			return i ? (int)i : (int)rc;
 		vec[i].msg_len = (unsigned int)rc;
@@ -82,7 +119,7 @@ int sock_sendmmsg(struct accel_sock *s, struct mmsghdr *vec, unsigned int vlen, 
 {
 	unsigned int i;
 	for (i = 0; i < vlen; i++) {
-		ssize_t rc = s->ops->sendmsg(s, &vec[i].msg_hdr, flags);
+		ssize_t rc = engine_send(s, &vec[i].msg_hdr, flags);
 		if (rc < 0)
 			return i ? (int)i : (int)rc;
 		vec[i].msg_len = (unsigned int)rc;
@@ -105,7 +142,7 @@ ssize_t sock_sendfile(struct accel_sock *s, int in_fd, off_t *off, size_t n)
 		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 		/* Blocking as the socket is: sendfile on a blocking socket sends
 		 * it all unless a signal or an error comes. */
-		ssize_t sent = s->ops->sendmsg(s, &msg, 0);
+		ssize_t sent = engine_send(s, &msg, 0);
 		if (sent <= 0) {
 			if (!off && got > 0)
 				lseek(in_fd, -(off_t)got, SEEK_CUR);

@@ -86,11 +86,25 @@ static const struct engine_ops fake_ops = {
 
 static struct accel_sock sock = { .ops = &fake_ops };
 
+/* stats.c's slow path for a receive of 0: end of stream unless nothing
+ * was asked for. */
+void stats_rx_zero(struct accel_sock *s, const struct msghdr *msg)
+{
+	size_t want = 0;
+	for (size_t i = 0; i < msg->msg_iovlen; i++)
+		want += msg->msg_iov[i].iov_len;
+	if (want)
+		s->ctr[ACCEL_STAT_rx_eof]++;
+}
+
 static int reset(void **state)
 {
 	(void)state;
 	memset(&fake, 0, sizeof(fake));
 	fake.cap = sizeof(fake.buf);
+	memset(&sock.local_slot, 0, sizeof(sock.local_slot));
+	sock.slot = &sock.local_slot;
+	sock.ctr = sock.local_slot.counters;
 	return 0;
 }
 
@@ -188,12 +202,47 @@ static void test_sendfile(void **state)
 	close(fd);
 }
 
+/* Every data call counts in the socket's slot: peeks and EINTR do not. */
+static void test_counters(void **state)
+{
+	(void)state;
+	uint64_t *c = sock.local_slot.counters;
+	char buf[16];
+	struct iovec out = { "abcdef", 6 }, in = { buf, sizeof(buf) }, none = { buf, 0 };
+	assert_int_equal(sock_send_iov(&sock, &out, 1, 0, NULL, 0), 6);
+	assert_int_equal(sock_recv_iov(&sock, &in, 1, MSG_PEEK, NULL, NULL), 6);
+	assert_int_equal(sock_recv_iov(&sock, &in, 1, 0, NULL, NULL), 6);
+	assert_int_equal(sock_recv_iov(&sock, &in, 1, 0, NULL, NULL), -EAGAIN);
+	fake.fail_next = -ECONNRESET;
+	assert_int_equal(sock_recv_iov(&sock, &in, 1, 0, NULL, NULL), -ECONNRESET);
+	fake.fail_next = -EINTR;
+	assert_int_equal(sock_send_iov(&sock, &out, 1, 0, NULL, 0), -EINTR);
+	fake.fail_next = -EPIPE;
+	assert_int_equal(sock_send_iov(&sock, &out, 1, 0, NULL, 0), -EPIPE);
+	fake.cap = 6;
+	assert_int_equal(sock_send_iov(&sock, &out, 1, 0, NULL, 0), 6);
+	assert_int_equal(sock_send_iov(&sock, &out, 1, 0, NULL, 0), -EAGAIN);
+	assert_int_equal(c[ACCEL_STAT_tx_bytes], 12);
+	assert_int_equal(c[ACCEL_STAT_tx_msgs], 2);
+	assert_int_equal(c[ACCEL_STAT_rx_bytes], 6);
+	assert_int_equal(c[ACCEL_STAT_rx_msgs], 1);
+	assert_int_equal(c[ACCEL_STAT_rx_eagain], 1);
+	assert_int_equal(c[ACCEL_STAT_tx_eagain], 1);
+	assert_int_equal(c[ACCEL_STAT_errors], 2);
+	/* A zero-length read that returns 0 is not the end of the stream. */
+	fake.fail_next = 0;
+	struct msghdr empty = { .msg_iov = &none, .msg_iovlen = 1 };
+	stats_rx_zero(&sock, &empty);
+	assert_int_equal(c[ACCEL_STAT_rx_eof], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_iov_send_recv, reset),
 		cmocka_unit_test_setup(test_mmsg, reset),
 		cmocka_unit_test_setup(test_sendfile, reset),
+		cmocka_unit_test_setup(test_counters, reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

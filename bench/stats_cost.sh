@@ -36,8 +36,14 @@ run() {
 off= on=
 i=0
 while [ $i -lt "$pairs" ]; do
-	a=$(run off $i)
-	b=$(run on $i)
+	# alternate which goes first: a VM's figures drift within a run
+	if [ $((i % 2)) -eq 0 ]; then
+		a=$(run off $i)
+		b=$(run on $i)
+	else
+		b=$(run on $i)
+		a=$(run off $i)
+	fi
 	if [ -z "$a" ] || [ -z "$b" ]; then
 		echo "stats_cost.sh: a loopback.sh run failed; its log:" >&2
 		cat "$tmp"/*."$i".log >&2

@@ -50,9 +50,7 @@ static struct {
 	size_t size;                    /* of the mapping */
 	uint32_t hint;                  /* no free slot below this one */
 	char path[PATH_MAX];            /* the segment's file ("" if none) */
-	int file_fd;                    /* ACCEL_STATS_FILE once opened, else -1 */
-	int file_pid;                   /* the pid file_fd was opened for */
-} seg = { .file_fd = -1 };
+} seg;
 
 const char *stats_reason_text(unsigned int reason)
 {
@@ -177,6 +175,12 @@ static int seg_create(void)
 	return 0;
 }
 
+/* The segment if it is made, else NULL (never makes it). */
+static struct accel_stats_head *seg_ready(void)
+{
+	return __atomic_load_n(&seg.state, __ATOMIC_ACQUIRE) == SEG_READY ? seg.head : NULL;
+}
+
 /* The segment, made at the first socket after start-up; NULL: none. */
 static struct accel_stats_head *seg_get(void)
 {
@@ -205,14 +209,17 @@ static struct accel_stats_head *seg_get(void)
 static struct accel_stats_sock *slot_take(struct accel_stats_head *h)
 {
 	uint32_t n = h->nslots;
-	for (uint32_t i = __atomic_load_n(&seg.hint, __ATOMIC_RELAXED); i < n; i++) {
+	uint32_t start = __atomic_load_n(&seg.hint, __ATOMIC_RELAXED);
+	for (uint32_t i = start; i < n; i++) {
 		struct accel_stats_sock *t = &seg.slots[i];
 		uint32_t free_ = 0;
 		if (__atomic_load_n(&t->in_use, __ATOMIC_RELAXED) ||
 		    !__atomic_compare_exchange_n(&t->in_use, &free_, 1, 0, __ATOMIC_ACQ_REL,
 						 __ATOMIC_RELAXED))
 			continue;
-		__atomic_store_n(&seg.hint, i + 1, __ATOMIC_RELAXED);
+		/* Not over a lower hint a close set meanwhile. */
+		__atomic_compare_exchange_n(&seg.hint, &start, i + 1, 0, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
 		uint32_t high = __atomic_load_n(&h->high, __ATOMIC_RELAXED);
 		while (high < i + 1 && !__atomic_compare_exchange_n(&h->high, &high, i + 1, 0,
 								   __ATOMIC_RELEASE, __ATOMIC_RELAXED))
@@ -230,11 +237,6 @@ static void slot_give_back(struct accel_stats_sock *t)
 	while (i < hint && !__atomic_compare_exchange_n(&seg.hint, &hint, i, 0, __ATOMIC_RELAXED,
 							__ATOMIC_RELAXED))
 		;
-}
-
-static int published(const struct accel_sock *s)
-{
-	return s->slot != &s->local_slot;
 }
 
 /* Identity changes between two increments of seq (odd: being changed). */
@@ -360,16 +362,17 @@ void stats_sock_reason(struct accel_sock *s, unsigned int reason)
 	slot_begin(t);
 	t->reason = (uint8_t)reason;
 	slot_end(t);
-	struct accel_stats_head *h = published(s) ? seg.head : NULL;
-	if (h && reason > ACCEL_REASON_undecided)
+	struct accel_stats_head *h = seg_ready();
+	if (h && reason > ACCEL_REASON_undecided && s->type)
 		__atomic_add_fetch(&h->reasons[reason], 1, __ATOMIC_RELAXED);
 }
 
 void stats_sock_offloaded(struct accel_sock *s)
 {
 	s->reason = ACCEL_REASON_none;
-	if (s->slot && published(s))
-		__atomic_add_fetch(&seg.head->offloaded, 1, __ATOMIC_RELAXED);
+	struct accel_stats_head *h = seg_ready();
+	if (h)
+		__atomic_add_fetch(&h->offloaded, 1, __ATOMIC_RELAXED);
 }
 
 void stats_rx_zero(struct accel_sock *s, const struct msghdr *msg)
@@ -387,12 +390,14 @@ void stats_rx_zero(struct accel_sock *s, const struct msghdr *msg)
 		stats_sock_state(s, ACCEL_STATE_CLOSE);
 }
 
-/* ACCEL_STATS_FILE, opened at the first socket to report (per process). */
+/*
+ * ACCEL_STATS_FILE, opened for each report and closed again: a descriptor
+ * kept open could be closed or replaced by the program behind our back
+ * (closefrom, dup2), and reports come only when a socket closes.
+ */
 static int stats_file(void)
 {
 	pid_t pid = self_pid();
-	if (seg.file_fd >= 0 && seg.file_pid == pid)
-		return seg.file_fd;
 	const char *tmpl = accel_params.stats_file;
 	if (!tmpl[0])
 		return -1;
@@ -409,8 +414,6 @@ static int stats_file(void)
 		accel_params.stats_file[0] = 0;
 		return -1;
 	}
-	seg.file_fd = fd;
-	seg.file_pid = pid;
 	return fd;
 }
 
@@ -425,8 +428,8 @@ static int format_addr(char *out, size_t size, int family, const uint8_t *addr, 
 static void report(const struct accel_sock *s)
 {
 	const struct accel_stats_sock *t = s->slot;
-	int fd = stats_file();
-	if (fd < 0 || !t)
+	int fd = t ? stats_file() : -1;
+	if (fd < 0)
 		return;
 	char line[1024], la[64], pa[64];
 	format_addr(la, sizeof(la), t->family, t->local_addr, t->local_port);
@@ -442,6 +445,7 @@ static void report(const struct accel_sock *s)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
 	libc.write(fd, line, (size_t)n);
+	libc.close(fd);
 }
 
 void stats_sock_close(struct accel_sock *s)
@@ -504,7 +508,14 @@ static void seg_republish(void)
 
 void stats_after_fork_child(void)
 {
-	seg.file_fd = -1; /* the parent's; a "%d" file is opened again per process */
+	/* Another thread of the parent was making the segment: the child's
+	 * sockets make their own later. */
+	if (__atomic_load_n(&seg.state, __ATOMIC_ACQUIRE) == SEG_CREATING) {
+		seg.head = NULL;
+		seg.path[0] = 0;
+		__atomic_store_n(&seg.state, SEG_NONE, __ATOMIC_RELEASE);
+		return;
+	}
 	seg_republish();
 }
 
@@ -549,8 +560,5 @@ void stats_reset(void)
 {
 	if (seg.head)
 		munmap(seg.head, seg.size);
-	if (seg.file_fd >= 0)
-		libc.close(seg.file_fd);
 	memset(&seg, 0, sizeof(seg));
-	seg.file_fd = -1;
 }

@@ -20,8 +20,8 @@ Environment (all optional):
   BENCH_REQUESTS       redis-benchmark -n                         (default 100000)
   BENCH_CLIENTS        redis-benchmark -c                         (default 50)
   BENCH_RING_TRIPS     round trips per bench/ring_pingpong run    (default 200000)
-  BENCH_CPUS           CPU list (taskset -c) of both ends of the blocking
-                       ping-pong, default the last allowed CPU; "all" unpins
+  BENCH_CPUS           CPU list (taskset -c) of both ends of the one-CPU blocking
+                       ping-pongs, default the last allowed CPU; "all" unpins
   BENCH_SERVER_CPU     CPU list of the server in the other tests (default the
                        first allowed CPU)
   BENCH_CLIENT_CPU     CPU list of the client in the other tests (default the
@@ -46,9 +46,9 @@ clients=${BENCH_CLIENTS:-50}
 ring_trips=${BENCH_RING_TRIPS:-200000}
 skip=${BENCH_SKIP:-}
 allowed=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
-# The blocking ping-pong on one CPU by default: a wake-up across CPUs costs
-# tens of microseconds in a VM and would hide both paths. Polling and
-# streaming need an end per CPU: a spinning end must not starve its peer.
+# BENCH_CPUS: the one-CPU blocking ping-pongs (both ends on one CPU, so
+# every round trip is the scheduler's). The other tests run an end per CPU:
+# a spinning end must not starve its peer.
 case ${BENCH_CPUS:-} in
 '') cpus=${allowed##*[,-]} ;;
 all) cpus=$allowed ;;
@@ -155,7 +155,9 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 # launch SIDE MODE LIMIT CPU COMMAND...: become COMMAND, on CPU for at most
-# LIMIT seconds, as SIDE (kernel, libaccel) with polling MODE (block, poll).
+# LIMIT seconds, as SIDE (kernel, libaccel) with waiting MODE: block (no busy
+# polling, ACCEL_WAIT_YIELD as the environment says: the default), sleep (and
+# ACCEL_WAIT_YIELD=0: straight to the kernel), poll (ACCEL_*_POLL=$poll_us).
 # Run it in a subshell or as a background job: it execs, and it exports.
 launch() {
 	l_side=$1
@@ -165,11 +167,11 @@ launch() {
 	shift 4
 	if [ "$l_side" = libaccel ]; then
 		export LD_PRELOAD="$so" ACCEL_TRACELEVEL=debug ACCEL_LOG_FILE="$logdir/accel.%d.log"
-		if [ "$l_mode" = poll ]; then
-			export ACCEL_RX_POLL="$poll_us" ACCEL_SELECT_POLL="$poll_us"
-		else
-			export ACCEL_RX_POLL=0 ACCEL_SELECT_POLL=0
-		fi
+		case $l_mode in
+		poll) export ACCEL_RX_POLL="$poll_us" ACCEL_SELECT_POLL="$poll_us" ;;
+		sleep) export ACCEL_RX_POLL=0 ACCEL_SELECT_POLL=0 ACCEL_WAIT_YIELD=0 ;;
+		*) export ACCEL_RX_POLL=0 ACCEL_SELECT_POLL=0 ;;
+		esac
 	else
 		export LD_PRELOAD=
 	fi
@@ -387,18 +389,37 @@ ping_pong() {
 
 run_blocking() {
 	new_test blocking
+	# sockperf sizes its table of send times for (1 + seconds) x mps messages,
+	# with a default mps far below a fast round trip's rate: past the end it
+	# stops with "_seqN > m_maxSequenceNo". A 100 ns pacing cycle is shorter
+	# than any round trip, so it never waits; the table costs 16 B a message.
+	srv_cpu_now=$srv_cpu
+	cli_cpu_now=$cli_cpu
+	echo "sockperf TCP ping-pong 64 B, round trip, blocking sockets, default parameters, $secs s per run, server CPU $srv_cpu, client CPU $cli_cpu"
+	echo "  (libaccel: no busy polling, ACCEL_RX_POLL=ACCEL_SELECT_POLL=0; a waiting end looks"
+	echo "  between sched_yield calls for ACCEL_WAIT_YIELD (default 50 us), then sleeps;"
+	echo "  both clients --mps 10000000, which never paces a round trip)"
+	ping_pong block "" "--mps 10000000" || return 1
+	check_offload "blocking ping-pong"
+	target "ping-pong, blocking" "$(awk -v a="$pp_a" -v k="$pp_k" 'BEGIN { print a / k }')" \
+		le 0.1 "libaccel/kernel <= 0.1"
+
 	srv_cpu_now=$cpus
 	cli_cpu_now=$cpus
-	echo "sockperf TCP ping-pong 64 B, round trip, blocking (no polling), $secs s per run, both ends on CPU $cpus"
-	ping_pong block "" "" || return 1
+	echo "the same with both ends on CPU $cpus (a round trip is two context switches at least)"
+	ping_pong block "" "--mps 10000000" || return 1
+	target "ping-pong, blocking, one CPU" "$(awk -v a="$pp_a" -v k="$pp_k" 'BEGIN { print a / k }')" \
+		le 0.1 "libaccel/kernel <= 0.1"
+
+	echo "the same with ACCEL_WAIT_YIELD=0 (sleep at once: every wake-up is the kernel's), both ends on CPU $cpus"
+	ping_pong sleep "" "--mps 10000000" || return 1
 	if [ -n "$ring_bell" ]; then
 		awk -v a="$pp_a" -v b="$bell_best" 'BEGIN {
 			printf "  bare ring, blocking  %9.3f us   libaccel/bare %.2fx\n", b, a / b
 		}'
+		target "ping-pong, sleeping" "$(awk -v a="$pp_a" -v b="$bell_best" 'BEGIN { print a / b }')" \
+			le 2 "libaccel/bare ring <= 2"
 	fi
-	check_offload "blocking ping-pong"
-	target "ping-pong, blocking" "$(awk -v a="$pp_a" -v k="$pp_k" 'BEGIN { print a / k }')" \
-		le 0.1 "libaccel/kernel <= 0.1"
 }
 
 run_polling() {
@@ -413,10 +434,6 @@ run_polling() {
 		echo "loopback.sh: polling with both ends on CPU $srv_cpu starves one of them: set BENCH_SERVER_CPU and BENCH_CLIENT_CPU apart" >&2
 		return 1
 	fi
-	# sockperf sizes its table of send times for (1 + seconds) x mps messages,
-	# with a default mps far below a polled round trip's rate: past the end it
-	# stops with "_seqN > m_maxSequenceNo". A 100 ns pacing cycle is shorter
-	# than any round trip, so it never waits; the table costs 16 B a message.
 	ping_pong poll "--nonblocked" "--mps 10000000" || return 1
 	ratio=$(awk -v a="$pp_a" -v k="$pp_k" 'BEGIN { print a / k }')
 	target "ping-pong, polling" "$ratio" le 0.1 "libaccel/kernel <= 0.1"

@@ -122,6 +122,7 @@ struct engine_ops {
 /* Values engines read from the parameters (set before any socket). */
 struct engine_params {
 	long rx_poll_us;   /* spin this long in a blocking receive before sleeping */
+	long yield_us;     /* then look between sched_yield calls this long */
 	unsigned int ring_size;
 	int shm;           /* ACCEL_SHM: the same-host engine may take sockets */
 };

@@ -442,6 +442,27 @@ static int ms_left(long long deadline)
 	return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
 }
 
+struct yield_ctx {
+	struct mux_ep *ep;
+	int epfd;
+	struct epoll_event *out;
+	int max;
+};
+
+/* One look for mux_yield_wait: the rings, and the kernel's fds when asked. */
+static int yield_look(void *ctx, int with_kernel)
+{
+	struct yield_ctx *y = ctx;
+	int n = scan(y->ep, y->out, y->max);
+	if (n < y->max && with_kernel) {
+		int k = kernel_part(y->ep, y->epfd, y->out + n, y->max - n, 0, NULL);
+		if (k < 0)
+			return n ? n : k;
+		n += k;
+	}
+	return n;
+}
+
 int mux_epoll_wait(struct accel_sock *o, int epfd, struct epoll_event *out, int max,
 		   long long deadline, const sigset_t *mask)
 {
@@ -449,6 +470,7 @@ int mux_epoll_wait(struct accel_sock *o, int epfd, struct epoll_event *out, int 
 	long long spin_until = accel_params.select_poll
 				       ? mux_now_ns() + accel_params.select_poll * 1000LL
 				       : 0;
+	int yielded = 0;
 	for (unsigned int round = 0;; round++) {
 		int n = scan(ep, out, max);
 		/* The kernel's fds too, without waiting; while spinning, every 16th. */
@@ -465,6 +487,13 @@ int mux_epoll_wait(struct accel_sock *o, int epfd, struct epoll_event *out, int 
 			if (now < spin_until && (deadline < 0 || now < deadline))
 				continue;
 			spin_until = 0;
+		}
+		if (!yielded) {
+			struct yield_ctx yc = { ep, epfd, out, max };
+			yielded = 1;
+			n = mux_yield_wait(deadline, yield_look, &yc);
+			if (n)
+				return n;
 		}
 		/* Armed, yet ready: report it, unless an edge was reported already
 		 * (then only something new counts: sleep for it). */

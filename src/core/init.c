@@ -54,6 +54,7 @@ __attribute__((constructor)) static void accel_init(void)
 	rules_state_load();
 	struct engine_params ep = {
 		.rx_poll_us = accel_params.rx_poll,
+		.yield_us = accel_params.wait_yield,
 		.ring_size = (unsigned int)accel_params.shm_ring_size,
 		.shm = (int)accel_params.shm,
 	};

@@ -7,6 +7,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +102,22 @@ static short revents_of(struct accel_sock *s, int fd, short events)
 	return (short)rev;
 }
 
+int mux_yield_wait(long long deadline, int (*look_once)(void *ctx, int with_kernel), void *ctx)
+{
+	if (!accel_params.wait_yield)
+		return 0;
+	long long until = mux_now_ns() + accel_params.wait_yield * 1000LL;
+	if (deadline >= 0 && deadline < until)
+		until = deadline;
+	for (unsigned int i = 1; until && mux_now_ns() < until; i++) {
+		syscall(SYS_sched_yield);
+		int rc = look_once(ctx, !(i & 3));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /*
  * One look at every entry without sleeping: offloaded entries from their
  * engine, kernel entries with one poll(0) on k (a copy where offloaded
@@ -124,6 +142,19 @@ static int look(struct pollfd *fds, nfds_t n, struct pollfd *k, int n_kernel, in
 		ready += fds[i].revents != 0;
 	}
 	return ready;
+}
+
+struct yield_ctx {
+	struct pollfd *fds;
+	nfds_t n;
+	struct pollfd *k;
+	int n_kernel;
+};
+
+static int yield_look(void *ctx, int with_kernel)
+{
+	struct yield_ctx *y = ctx;
+	return look(y->fds, y->n, y->k, y->n_kernel, with_kernel);
 }
 
 /* Arm every offloaded entry; 1 if one is ready already. */
@@ -252,6 +283,9 @@ int mux_poll(struct pollfd *fds, nfds_t n, long long deadline, const sigset_t *m
 			if (rc)
 				break;
 		}
+		struct yield_ctx yc = { fds, n, k, n_kernel };
+		if (round == 0 && (rc = mux_yield_wait(deadline, yield_look, &yc)) != 0)
+			break;
 		struct poll_set ps = { fds, n };
 		mux_sleep_begin();
 		if (arm_all(fds, n)) {

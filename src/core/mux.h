@@ -41,6 +41,15 @@ void mux_after_fork_child(void);
 void mux_epoll_after_fork_child(struct accel_sock *o);
 void mux_sleep_end(void (*disarm)(void *ctx), void *ctx);
 
+/*
+ * ACCEL_WAIT_YIELD: before sleeping in the kernel, look_once(ctx,
+ * with_kernel) between sched_yield calls until it finds something (its
+ * answer) or the time is up (0), so that a peer on this CPU runs at once
+ * and a quick answer needs no kernel wake-up. with_kernel: every 4th look
+ * also asks the kernel about its fds.
+ */
+int mux_yield_wait(long long deadline, int (*look_once)(void *ctx, int with_kernel), void *ctx);
+
 /* CLOCK_MONOTONIC in ns; timeouts as deadlines on it (-1: none). */
 long long mux_now_ns(void);
 long long mux_deadline(const struct timespec *tmo);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
 # Waiting on the shm engine: with ACCEL_RX_POLL and ACCEL_SELECT_POLL at 0
-# (the defaults) an idle server blocked in recv and an idle client blocked
-# in poll sleep in the kernel and use no CPU; with polling on they spin for
+# (the defaults; a wait still yields for ACCEL_WAIT_YIELD, 50 us, first) an
+# idle server blocked in recv and an idle client blocked in poll sleep in
+# the kernel and use no CPU; with polling on they spin for
 # that long first, then sleep too. CPU time is read from /proc/PID/stat
 # (utime + stime, in clock ticks) over windows of the idle period, with
 # wide margins: a sleeping process uses none, a spinning one all it gets.

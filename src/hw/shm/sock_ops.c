@@ -81,18 +81,30 @@ static long now_us(void)
 	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
 }
 
-/* ACCEL_RX_POLL: before a blocking receive sleeps, look at the ring a while. */
+/*
+ * Before a blocking receive sleeps: ACCEL_RX_POLL, look at the ring
+ * without a pause; then ACCEL_WAIT_YIELD, look between sched_yield calls,
+ * so that a peer on this CPU runs at once and a quick reply needs no
+ * kernel wake-up on either side.
+ */
 static void spin_for_data(struct shm_conn *c)
 {
-	long until = now_us() + shm_params.rx_poll_us;
+	long now = now_us(), spin_until = now + shm_params.rx_poll_us;
+	long yield_until = spin_until + shm_params.yield_us;
 	/* Counted as a waiter: a close by another thread keeps the rings. */
 	__atomic_fetch_add(&c->waiters, 1, __ATOMIC_SEQ_CST);
 	for (unsigned int i = 1;; i++) {
 		if (shm_conn_poll(c) & (POLLIN | POLLERR))
 			break;
-		if (!(i & 255) && now_us() >= until)
+		if (now < spin_until) {
+			if (!(i & 255))
+				now = now_us();
+			__builtin_ia32_pause();
+			continue;
+		}
+		if ((now = now_us()) >= yield_until)
 			break;
-		__builtin_ia32_pause();
+		syscall(SYS_sched_yield);
 	}
 	__atomic_fetch_sub(&c->waiters, 1, __ATOMIC_SEQ_CST);
 }
@@ -102,7 +114,8 @@ static ssize_t conn_recvmsg(struct accel_sock *s, struct msghdr *msg, int flags)
 	struct shm_sock *ss = sock_of(s);
 	if (flags & (MSG_OOB | MSG_ERRQUEUE))
 		return flags & MSG_OOB ? -EINVAL : -EAGAIN; /* nothing urgent, no error queue */
-	if (shm_params.rx_poll_us > 0 && !ss->c.nonblock && !(flags & MSG_DONTWAIT))
+	if ((shm_params.rx_poll_us > 0 || shm_params.yield_us > 0) && !ss->c.nonblock &&
+	    !(flags & MSG_DONTWAIT) && !(shm_conn_poll(&ss->c) & (POLLIN | POLLERR)))
 		spin_for_data(&ss->c);
 	ssize_t n = shm_conn_recv(&ss->c, msg->msg_iov, (int)msg->msg_iovlen, flags);
 	if (n >= 0) {

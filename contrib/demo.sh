@@ -54,25 +54,25 @@ run() {
 
 # sockperf sizes its table of send times from its message-rate cap; at a
 # few hundred nanoseconds a round trip the default runs past its end.
-client_extra=""
+client_extra="--mps 5000000"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx faster", a / b; else print "?" }'; }
 
 echo "sockperf TCP ping-pong, 64 B messages, ${seconds} s each, 127.0.0.1:$port"
 echo
-echo "Both ends on CPU $last, waiting threads sleep (no polling):"
+echo "Both ends on CPU $last, default parameters (no busy polling):"
 run "kernel (loopback TCP)" "" "$last" "$last"
 k1=$avg
 run "libaccel (shared-memory rings)" "$lib" "$last" "$last"
 echo "  -> libaccel $(ratio "$k1" "$avg")"
 if [ "$ncpu" -ge 2 ]; then
 	echo
-	echo "One end per CPU (0 and $last); libaccel with the latency profile (waiting threads poll):"
+	echo "One end per CPU (0 and $last):"
 	run "kernel (loopback TCP)" "" 0 "$last"
 	k2=$avg
-	client_extra="--mps 5000000"
-	run "libaccel, ACCEL_SPEC=latency" "$lib" 0 "$last" ACCEL_SPEC="$src/etc/profiles/latency.yaml"
-	client_extra=""
+	run "libaccel, default parameters" "$lib" 0 "$last"
+	echo "  -> libaccel $(ratio "$k2" "$avg")"
+	run "libaccel, ACCEL_SPEC=latency (polling)" "$lib" 0 "$last" ACCEL_SPEC="$src/etc/profiles/latency.yaml"
 	echo "  -> libaccel $(ratio "$k2" "$avg")"
 fi
 echo

@@ -101,8 +101,7 @@ void log_after_fork(void)
 	}
 }
 
-/* Keep the log fd out of the low numbers programs expect to own. */
-static int move_high(int fd)
+int log_move_fd_high(int fd)
 {
 	struct rlimit rl;
 	long floor = 256;
@@ -128,7 +127,7 @@ static int output_fd(void)
 			      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return STDERR_FILENO;
-	fd = move_high(fd);
+	fd = log_move_fd_high(fd);
 	/* Two threads logging their first line at once: one fd wins. */
 	if (!__atomic_compare_exchange_n(&lg.fd, &cur, fd, 0, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE)) {

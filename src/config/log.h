@@ -53,6 +53,12 @@ void log_always(const char *tag, const char *fmt, ...) __attribute__((format(pri
 /* The program closed or replaced `fd`: if it was the log file, stop using it. */
 void log_fd_released(int fd);
 void log_fd_range_released(unsigned int first, unsigned int last);
+/*
+ * Move fd (close-on-exec) near the top of the descriptor limit, out of the
+ * low numbers programs expect to own and pick for dup2; returns the new
+ * number, or fd when it cannot.
+ */
+int log_move_fd_high(int fd);
 /* The process forked: refresh the cached pid. */
 void log_after_fork(void);
 /* Name of a level ("warn"), for messages. */

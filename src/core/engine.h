@@ -119,10 +119,16 @@ struct engine_ops {
 	void (*release)(struct accel_sock *s);
 };
 
+/* A look for engine_params.yield_wait: nonzero ends the wait. */
+typedef int (*engine_look_fn)(void *ctx, int with_kernel);
+
 /* Values engines read from the parameters (set before any socket). */
 struct engine_params {
 	long rx_poll_us;   /* spin this long in a blocking receive before sleeping */
-	long yield_us;     /* then look between sched_yield calls this long */
+	long yield_us;     /* then look between sched_yield calls this long: */
+	/* core's way to do so (deadline in CLOCK_MONOTONIC ns, -1: none); see
+	 * mux_yield_wait in mux.h */
+	int (*yield_wait)(long long deadline, engine_look_fn look, void *ctx, int restartable);
 	unsigned int ring_size;
 	int shm;           /* ACCEL_SHM: the same-host engine may take sockets */
 };

@@ -491,7 +491,7 @@ int mux_epoll_wait(struct accel_sock *o, int epfd, struct epoll_event *out, int 
 		if (!yielded) {
 			struct yield_ctx yc = { ep, epfd, out, max };
 			yielded = 1;
-			n = mux_yield_wait(deadline, yield_look, &yc);
+			n = mux_yield_wait(deadline, yield_look, &yc, 0);
 			if (n)
 				return n;
 		}

@@ -18,6 +18,7 @@
 #include "fd_table.h"
 #include "interpose.h"
 #include "libc.h"
+#include "mux.h"
 #include "rules_state.h"
 
 extern char **environ;
@@ -55,6 +56,7 @@ __attribute__((constructor)) static void accel_init(void)
 	struct engine_params ep = {
 		.rx_poll_us = accel_params.rx_poll,
 		.yield_us = accel_params.wait_yield,
+		.yield_wait = mux_yield_wait,
 		.ring_size = (unsigned int)accel_params.shm_ring_size,
 		.shm = (int)accel_params.shm,
 	};

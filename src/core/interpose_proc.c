@@ -22,10 +22,12 @@ pid_t core_pid;
 
 void core_after_fork_child(void)
 {
+	int saved = errno;
 	core_pid = (pid_t)syscall(SYS_getpid);
 	log_after_fork();
 	mux_after_fork_child();
 	stats_after_fork_child();
+	errno = saved;
 }
 
 /*

@@ -163,10 +163,8 @@ ACCEL_EXPORT int shutdown(int fd, int how)
 	if (likely(!sock_offloaded(s)) || !s->ops->shutdown)
 		return accel_next.shutdown(fd, how);
 	int rc = s->ops->shutdown(s, how);
-	if (rc == 0 && how != SHUT_RD && s->slot)
-		stats_sock_state(s, s->slot->state == ACCEL_STATE_CLOSE_WAIT || how == SHUT_RDWR
-					    ? ACCEL_STATE_CLOSE
-					    : ACCEL_STATE_FIN_WAIT2);
+	if (rc == 0 && how != SHUT_RD)
+		stats_sock_shutdown(s, how);
 	OFFLOAD_RETURN(int, shutdown, rc, fd, how);
 }
 

@@ -102,21 +102,6 @@ static short revents_of(struct accel_sock *s, int fd, short events)
 	return (short)rev;
 }
 
-int mux_yield_wait(long long deadline, int (*look_once)(void *ctx, int with_kernel), void *ctx)
-{
-	if (!accel_params.wait_yield)
-		return 0;
-	long long until = mux_now_ns() + accel_params.wait_yield * 1000LL;
-	if (deadline >= 0 && deadline < until)
-		until = deadline;
-	for (unsigned int i = 1; until && mux_now_ns() < until; i++) {
-		syscall(SYS_sched_yield);
-		int rc = look_once(ctx, !(i & 3));
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
 
 /*
  * One look at every entry without sleeping: offloaded entries from their
@@ -284,7 +269,7 @@ int mux_poll(struct pollfd *fds, nfds_t n, long long deadline, const sigset_t *m
 				break;
 		}
 		struct yield_ctx yc = { fds, n, k, n_kernel };
-		if (round == 0 && (rc = mux_yield_wait(deadline, yield_look, &yc)) != 0)
+		if (round == 0 && (rc = mux_yield_wait(deadline, yield_look, &yc, 0)) != 0)
 			break;
 		struct poll_set ps = { fds, n };
 		mux_sleep_begin();

@@ -44,11 +44,13 @@ void mux_sleep_end(void (*disarm)(void *ctx), void *ctx);
 /*
  * ACCEL_WAIT_YIELD: before sleeping in the kernel, look_once(ctx,
  * with_kernel) between sched_yield calls until it finds something (its
- * answer) or the time is up (0), so that a peer on this CPU runs at once
- * and a quick answer needs no kernel wake-up. with_kernel: every 4th look
- * also asks the kernel about its fds.
+ * answer), the time is up (0), or a signal with a handler comes: -EINTR,
+ * or 0 when `restartable` and the handler has SA_RESTART (the caller goes
+ * on to sleep, as a restarted call would). Signals stay blocked while it
+ * yields, so that none is handled unseen; the handler runs before it
+ * returns. with_kernel: every 4th look also asks the kernel about its fds.
  */
-int mux_yield_wait(long long deadline, int (*look_once)(void *ctx, int with_kernel), void *ctx);
+int mux_yield_wait(long long deadline, engine_look_fn look_once, void *ctx, int restartable);
 
 /* CLOCK_MONOTONIC in ns; timeouts as deadlines on it (-1: none). */
 long long mux_now_ns(void);

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,13 +82,59 @@ static uint64_t start_time(void)
 	return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
+static uint64_t pid_namespace(void)
+{
+	struct stat ns;
+	return stat("/proc/self/ns/pid", &ns) == 0 ? (uint64_t)ns.st_ino : 0;
+}
+
+/*
+ * Remove what processes of this user and pid namespace that are gone left
+ * in dfd (children that ended with _exit, killed ones), so that
+ * fork-per-request servers do not fill the directory between two runs of
+ * accel-stat. At most 256 entries, raw getdents64: this runs inside the
+ * program's first socket(), maybe in a signal handler.
+ */
+static void seg_sweep(int dfd, uint64_t pidns)
+{
+	char buf[4096];
+	int seen = 0;
+	long n;
+	while (seen < 256 && (n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n && seen < 256; seen++) {
+			struct {
+				uint64_t ino;
+				int64_t off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *d = (void *)(buf + off);
+			off += d->reclen;
+			char *end;
+			long pid = strtol(d->name, &end, 10);
+			if (pid <= 0 || strcmp(end, ACCEL_STATS_FILE_SUFFIX) != 0 ||
+			    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+				continue;
+			struct accel_stats_head h;
+			int fd = openat(dfd, d->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			ssize_t got = pread(fd, &h, sizeof(h), 0);
+			libc.close(fd);
+			if (got == (ssize_t)sizeof(h) && h.magic == ACCEL_STATS_MAGIC &&
+			    h.version == ACCEL_STATS_VERSION && h.pid == pid && h.pidns == pidns)
+				unlinkat(dfd, d->name, 0);
+		}
+	}
+}
+
 /*
  * Open a new, empty segment file for pid: DIR/libaccel-UID must be this
  * user's own directory, closed to others (someone else may have made it
  * first in a shared /dev/shm). A file left by a dead process that had
  * this pid, or by this process before an exec, is replaced.
  */
-static int seg_open_file(pid_t pid, char *path, size_t pathlen)
+static int seg_open_file(pid_t pid, char *path, size_t pathlen, int sweep)
 {
 	const char *base = accel_params.stats_shmem_dir;
 	unsigned int uid = (unsigned int)geteuid();
@@ -104,6 +152,8 @@ static int seg_open_file(pid_t pid, char *path, size_t pathlen)
 		libc.close(dfd);
 		return -EPERM;
 	}
+	if (sweep)
+		seg_sweep(dfd, pid_namespace());
 	char name[32];
 	snprintf(name, sizeof(name), "%d" ACCEL_STATS_FILE_SUFFIX, (int)pid);
 	int fd = -1;
@@ -134,6 +184,7 @@ static void head_fill(struct accel_stats_head *h, pid_t pid, uint32_t nslots)
 	h->pid = pid;
 	h->uid = (uint32_t)geteuid();
 	h->start_time = start_time();
+	h->pidns = pid_namespace();
 	h->created_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 	char comm[sizeof(h->program)] = "";
 	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
@@ -155,7 +206,7 @@ static int seg_create(void)
 		return -ENOENT;
 	size_t size = sizeof(struct accel_stats_head) + (size_t)nslots * sizeof(struct accel_stats_sock);
 	pid_t pid = self_pid();
-	int fd = seg_open_file(pid, seg.path, sizeof(seg.path));
+	int fd = seg_open_file(pid, seg.path, sizeof(seg.path), 1);
 	if (fd < 0)
 		return fd;
 	void *p = MAP_FAILED;
@@ -239,23 +290,42 @@ static void slot_give_back(struct accel_stats_sock *t)
 		;
 }
 
-/* Identity changes between two increments of seq (odd: being changed). */
+/*
+ * Identity changes between two increments of seq (odd: being changed).
+ * One writer at a time: take seq from even to odd. Bounded, because the
+ * other writer may be the code this thread's signal handler interrupted:
+ * then go ahead (a reader may see one torn copy, never a crash).
+ */
 static void slot_begin(struct accel_stats_sock *t)
 {
-	__atomic_fetch_add(&t->seq, 1, __ATOMIC_ACQ_REL);
+	uint32_t seq = __atomic_load_n(&t->seq, __ATOMIC_RELAXED);
+	for (int tries = 0; tries < 1000; tries++) {
+		if (!(seq & 1) && __atomic_compare_exchange_n(&t->seq, &seq, seq + 1, 0,
+							       __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return;
+		if (seq & 1) {
+			sched_yield();
+			seq = __atomic_load_n(&t->seq, __ATOMIC_RELAXED);
+		}
+	}
+	__atomic_fetch_or(&t->seq, 1, __ATOMIC_ACQ_REL);
 }
 
 static void slot_end(struct accel_stats_sock *t)
 {
-	__atomic_fetch_add(&t->seq, 1, __ATOMIC_RELEASE);
+	uint32_t seq = __atomic_load_n(&t->seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->seq, (seq | 1) + 1, __ATOMIC_RELEASE);
 }
 
 void stats_sock_open(struct accel_sock *s, int fd)
 {
 	struct accel_stats_head *h = s->type ? seg_get() : NULL;
 	struct accel_stats_sock *t = h ? slot_take(h) : NULL;
-	if (h)
-		__atomic_add_fetch(t ? &h->sockets : &h->unpublished, 1, __ATOMIC_RELAXED);
+	if (h) {
+		__atomic_add_fetch(&h->sockets, 1, __ATOMIC_RELAXED);
+		if (!t)
+			__atomic_add_fetch(&h->unpublished, 1, __ATOMIC_RELAXED);
+	}
 	if (!t) {
 		t = &s->local_slot;
 		t->in_use = 1;
@@ -345,12 +415,21 @@ void stats_sock_update(struct accel_sock *s, int fd, unsigned int state)
 
 void stats_sock_state(struct accel_sock *s, unsigned int state)
 {
-	struct accel_stats_sock *t = s->slot;
+	struct accel_stats_sock *t = __atomic_load_n(&s->slot, __ATOMIC_ACQUIRE);
 	if (!t || t->state == state)
 		return;
 	slot_begin(t);
 	t->state = (uint8_t)state;
 	slot_end(t);
+}
+
+void stats_sock_shutdown(struct accel_sock *s, int how)
+{
+	struct accel_stats_sock *t = __atomic_load_n(&s->slot, __ATOMIC_ACQUIRE);
+	if (t)
+		stats_sock_state(s, t->state == ACCEL_STATE_CLOSE_WAIT || how == SHUT_RDWR
+					    ? ACCEL_STATE_CLOSE
+					    : ACCEL_STATE_FIN_WAIT2);
 }
 
 void stats_sock_reason(struct accel_sock *s, unsigned int reason)
@@ -407,13 +486,18 @@ static int stats_file(void)
 		snprintf(path, sizeof(path), "%.*s%d%s", (int)(p - tmpl), tmpl, (int)pid, p + 2);
 	else
 		snprintf(path, sizeof(path), "%s", tmpl);
+	int saved = errno;
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0)
+		fd = log_move_fd_high(fd); /* not a number the program may dup2 onto now */
 	if (fd < 0) {
 		log_warn("ACCEL_STATS_FILE=%s: cannot open %s (%s): socket counters are not written",
 			 tmpl, path, strerror(errno));
 		accel_params.stats_file[0] = 0;
+		errno = saved;
 		return -1;
 	}
+	errno = saved;
 	return fd;
 }
 
@@ -444,8 +528,10 @@ static void report(const struct accel_sock *s)
 	if (n >= (int)sizeof(line) - 1)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
+	int saved = errno;
 	libc.write(fd, line, (size_t)n);
 	libc.close(fd);
+	errno = saved;
 }
 
 void stats_sock_close(struct accel_sock *s)
@@ -477,7 +563,7 @@ static void seg_republish(void)
 		return;
 	pid_t pid = self_pid();
 	char path[PATH_MAX];
-	int fd = seg_open_file(pid, path, sizeof(path));
+	int fd = seg_open_file(pid, path, sizeof(path), 0);
 	void *p = MAP_FAILED;
 	if (fd >= 0) {
 		if (ftruncate(fd, (off_t)seg.size) == 0)
@@ -492,10 +578,17 @@ static void seg_republish(void)
 		if (p == MAP_FAILED)
 			return; /* out of memory: counters keep going to the old file */
 	}
+	/* All but the magic, which head_fill sets last: a reader that finds
+	 * the new file early must not take the parent's header for ours. */
 	size_t used = sizeof(*seg.head) + (size_t)seg.head->high * sizeof(*seg.slots);
-	memcpy(p, seg.head, used);
+	const size_t skip = sizeof(seg.head->magic);
+	memcpy((char *)p + skip, (char *)seg.head + skip, used - skip);
 	struct accel_stats_head *h = p;
-	h->magic = 0;
+	/* A slot another thread of the parent was changing stays odd in the
+	 * copy, and nobody here will finish it. */
+	struct accel_stats_sock *slots = (struct accel_stats_sock *)(h + 1);
+	for (uint32_t i = 0; i < h->high; i++)
+		slots[i].seq &= ~1u;
 	head_fill(h, pid, h->nslots);
 	if (mremap(p, seg.size, seg.size, MREMAP_MAYMOVE | MREMAP_FIXED, seg.head) == MAP_FAILED) {
 		munmap(p, seg.size);

@@ -30,8 +30,10 @@ void stats_sock_open(struct accel_sock *s, int fd);
  * system calls (getsockname, fstat): never on the data path.
  */
 void stats_sock_update(struct accel_sock *s, int fd, unsigned int state);
-/* Only the connection state changed (end of stream seen, shutdown). */
+/* Only the connection state changed (end of stream seen). */
 void stats_sock_state(struct accel_sock *s, unsigned int state);
+/* shutdown(how) succeeded: the state that follows. */
+void stats_sock_shutdown(struct accel_sock *s, int how);
 /* s now counts as carried by the kernel for `reason` (process totals). */
 void stats_sock_reason(struct accel_sock *s, unsigned int reason);
 /* An engine took s on (process totals). */

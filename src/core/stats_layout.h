@@ -10,10 +10,11 @@
 #ifndef ACCEL_CORE_STATS_LAYOUT_H
 #define ACCEL_CORE_STATS_LAYOUT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define ACCEL_STATS_MAGIC 0x31545341434c4541ull /* "AELCAST1" in memory */
-#define ACCEL_STATS_VERSION 1
+#define ACCEL_STATS_VERSION 2
 /* Subdirectory of ACCEL_STATS_SHMEM_DIR for one user: "libaccel-" UID,
  * mode 0700; segments inside are "PID.stat", mode 0600. */
 #define ACCEL_STATS_USER_DIR_PREFIX "libaccel-"
@@ -28,19 +29,22 @@
 #define ACCEL_STATS_COUNTERS(X)                                                   \
 	X(rx_bytes, "bytes received")                                             \
 	X(rx_msgs, "receive calls that returned data")                            \
-	X(tx_bytes, "bytes sent")                                                 \
-	X(tx_msgs, "send calls that sent data")                                   \
 	X(rx_eagain, "receive calls that would have blocked (EAGAIN)")            \
-	X(tx_eagain, "send calls that would have blocked (EAGAIN)")               \
 	X(rx_eof, "receive calls that returned end of stream")                    \
-	X(errors, "data calls that failed with another error")                    \
 	X(poll_hit, "poll/select/epoll checks that found the socket ready")       \
 	X(poll_miss, "poll/select/epoll checks that found it not ready")          \
+	X(tx_bytes, "bytes sent")                                                 \
+	X(tx_msgs, "send calls that sent data")                                   \
+	X(tx_eagain, "send calls that would have blocked (EAGAIN)")               \
+	X(errors, "data calls that failed with another error")                    \
 	X(drops, "datagrams dropped (no room)")                                   \
 	X(accepts, "connections accepted through the engine (listeners)")         \
 	X(accepts_kernel, "connections accepted through the kernel (listeners)")  \
 	X(handovers, "times the connection was handed over to the kernel")
 
+/* The receive side's counters fill the slot's second cache line and the
+ * send side's start the third: a reader thread and a writer thread on one
+ * socket do not share a line. */
 enum accel_stats_counter {
 #define ACCEL_STATS_ENUM_(name, doc) ACCEL_STAT_##name,
 	ACCEL_STATS_COUNTERS(ACCEL_STATS_ENUM_)
@@ -101,10 +105,12 @@ struct accel_stats_head {
 	char program[64];     /* the program's name (comm), NUL-terminated */
 	uint64_t sockets;     /* sockets tracked since start */
 	uint64_t offloaded;   /* of which an engine carried */
-	uint64_t unpublished; /* sockets that found no free slot */
+	uint64_t unpublished; /* of which found no free slot */
 	/* Process totals: sockets the kernel carried, per reason. */
 	uint64_t reasons[ACCEL_STATS_MAX_REASONS];
-	uint64_t reserved[14];
+	uint64_t pidns;       /* inode of the writer's /proc/self/ns/pid: pid and
+			       * start_time mean something only in that namespace */
+	uint64_t reserved[13];
 };
 
 /*
@@ -134,5 +140,7 @@ _Static_assert(ACCEL_STATS_NCOUNTERS <= ACCEL_STATS_MAX_COUNTERS, "too many coun
 _Static_assert(ACCEL_STATS_NREASONS <= ACCEL_STATS_MAX_REASONS, "too many reasons");
 _Static_assert(sizeof(struct accel_stats_head) % 64 == 0, "header is whole cache lines");
 _Static_assert(sizeof(struct accel_stats_sock) % 64 == 0, "slot is whole cache lines");
+_Static_assert(offsetof(struct accel_stats_sock, counters) + ACCEL_STAT_tx_bytes * 8 == 128,
+	       "send counters start a cache line");
 
 #endif

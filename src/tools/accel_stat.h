@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "../core/stats_layout.h"
@@ -78,12 +79,19 @@ void astat_snapshot_rates(struct astat_snapshot *cur, const struct astat_snapsho
 
 /* One segment, DIRPATH/NAME opened from dirfd, for the process pid. 0 read
  * into out (free out->socks), 1 skipped (reported on err when it is worth
- * saying), 2 stale (unlinked). */
+ * saying; also a segment whose header is not whole yet), 2 stale (unlinked
+ * unless its name holds another file by then). */
 int astat_segment_read(int dirfd, const char *dirpath, const char *name, pid_t pid,
 		       struct astat_proc *out, FILE *err);
 /* Whether the process that made a segment still runs: not if the pid is
  * gone, nor if the pid now belongs to a process started at another time. */
 int astat_proc_alive(pid_t pid, uint64_t start_time);
+/* The same for a segment's header, which may come from another pid
+ * namespace: then this reader cannot tell, and says alive. */
+int astat_head_alive(const struct accel_stats_head *h);
+/* Unlink dirfd/name if it is still the file judged (same device and inode):
+ * 0, -ESTALE if the name now holds another file, or -errno. */
+int astat_segment_unlink(int dirfd, const char *name, const struct stat *judged);
 /* Field 22 (starttime) of a /proc/PID/stat line; 0, or -EINVAL. */
 int astat_parse_start_time(const char *line, uint64_t *start_time);
 /* Take the kernel's state, addresses and queues for the sockets (of one

@@ -4,7 +4,8 @@
  * complete it with the kernel's view (/proc/PID/net) and with the queues
  * derived by pairing, and unlink the segments of processes that are gone.
  * A segment belongs to another, running program: read it, never write it,
- * and never trust it (a field out of range is reported, not followed).
+ * never map it (its owner may truncate it), and never trust it (a field out
+ * of range is reported, not followed; the time spent on it is bounded).
  * Where the queues come from is accel_stat_queues.c.
  */
 #include "config.h"
@@ -13,13 +14,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -27,9 +28,15 @@
 
 #include "accel_stat.h"
 
-/* A writer holds a slot's seq odd only for a few stores: this many looks
- * at an odd seq mean it stopped there (killed mid-change); skip the slot. */
-#define SLOT_TRIES 100
+/* A slot being changed is copied again, in at most RETRY_ROUNDS rounds a
+ * yield apart and RETRY_BUDGET copies of one slot per segment in all: a
+ * writer killed mid-change, or a segment of nothing but odd slots, costs a
+ * bounded time. Slots are copied CHUNK_SLOTS at a time. */
+#define RETRY_ROUNDS 8
+#define RETRY_BUDGET 1000
+#define CHUNK_SLOTS 64
+/* A header left unfinished this long (seconds) is not being made. */
+#define UNFINISHED_AGE_S 60
 /* The library's own bound on ACCEL_STATS_FD_NUM; more is not a segment. */
 #define MAX_SLOTS (1u << 20)
 #define MAX_SEGMENT_SIZE \
@@ -121,38 +128,44 @@ int astat_proc_alive(pid_t pid, uint64_t start_time)
 	return now_start == start_time;
 }
 
-/* Unlink a stale segment, unless the name now holds another file (the new
- * owner of a reused pid has just made its own). Others' segments in a
- * directory we may not write stay: their owner or root cleans them. */
-static int stale_unlink(int dirfd, const char *name, const struct stat *seen)
+/* The inode of this reader's pid namespace; 0 if /proc cannot tell. */
+static uint64_t own_pidns(void)
 {
-	struct stat now;
-	if (seen && (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
-		     now.st_ino != seen->st_ino || now.st_dev != seen->st_dev))
-		return 2;
-	unlinkat(dirfd, name, 0); /* EACCES, EPERM, ENOENT: nothing to do */
-	return 2;
+	static uint64_t ns;
+	static int known;
+	if (!known) {
+		struct stat st;
+		ns = stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 0;
+		known = 1;
+	}
+	return ns;
 }
 
-/* Copy one slot consistently: its identity does not change between two
- * equal, even values of seq. -EAGAIN if it was being changed every time. */
-static int slot_copy(const struct accel_stats_sock *shared, struct accel_stats_sock *copy)
+int astat_head_alive(const struct accel_stats_head *h)
 {
-	for (int tries = 0; tries < SLOT_TRIES; tries++) {
-		uint32_t before = __atomic_load_n(&shared->seq, __ATOMIC_ACQUIRE);
-		if (before & 1) {
-			sched_yield();
-			continue;
-		}
-		memcpy(copy, shared, sizeof(*copy));
-		/* Counters move outside seq: load each whole. */
-		for (unsigned int c = 0; c < ACCEL_STATS_MAX_COUNTERS; c++)
-			copy->counters[c] = __atomic_load_n(&shared->counters[c], __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&shared->seq, __ATOMIC_RELAXED) == before)
-			return 0;
-	}
-	return -EAGAIN;
+	/* A pid and a start time mean something only in the writer's pid
+	 * namespace: in another one (or when ours is unknown) we cannot tell,
+	 * so the segment is alive. 0: a writer that did not say. */
+	if (h->pidns && h->pidns != own_pidns())
+		return 1;
+	return astat_proc_alive(h->pid, h->start_time);
+}
+
+int astat_segment_unlink(int dirfd, const char *name, const struct stat *judged)
+{
+	struct stat now;
+	if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (now.st_ino != judged->st_ino || now.st_dev != judged->st_dev)
+		return -ESTALE;
+	return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
+}
+
+/* Whether a slot copied between two reads of its seq is whole: the same
+ * even value before and after means no writer changed it meanwhile. */
+static int seq_settled(uint32_t before, uint32_t after)
+{
+	return before == after && !(before & 1);
 }
 
 void astat_endpoint_set(struct astat_endpoint *ep, int family, const uint8_t *addr,
@@ -187,71 +200,250 @@ static int sock_by_fd(const void *a, const void *b)
 	return x->slot < y->slot ? -1 : x->slot > y->slot;
 }
 
+/* ---- one segment ---- */
+
+/* The file being read: every byte of it is copied out with pread, never
+ * mapped, as its owner may truncate it under us at any time. */
+struct seg {
+	int dirfd, fd;
+	const char *dirpath, *name;
+	pid_t pid;      /* from the name */
+	struct stat st; /* of fd: the file judged */
+	FILE *err;
+};
+
+/* What copying the slots needs, allocated once per segment. */
+struct seg_scratch {
+	struct accel_stats_sock before[CHUNK_SLOTS], data[CHUNK_SLOTS], after[CHUNK_SLOTS];
+	uint32_t pending[RETRY_BUDGET]; /* slots that were being changed */
+};
+
+/* len bytes at off, or -EIO if the file ends first (it shrank). */
+static int read_at(int fd, void *buf, size_t len, off_t off)
+{
+	unsigned char *p = buf;
+	while (len) {
+		ssize_t n = pread(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+static off_t slot_offset(uint32_t slot)
+{
+	return (off_t)(sizeof(struct accel_stats_head) +
+		       (uint64_t)slot * sizeof(struct accel_stats_sock));
+}
+
+/* The header, read again once its magic is seen (the writer stores it
+ * last): the second copy is the one used. */
+static int head_read(int fd, struct accel_stats_head *h)
+{
+	int rc = read_at(fd, h, sizeof(*h), 0);
+	if (rc == 0 && h->magic == ACCEL_STATS_MAGIC)
+		rc = read_at(fd, h, sizeof(*h), 0);
+	return rc;
+}
+
 /* Check the header's promises, so that no slot is read out of bounds. */
-static const char *head_check(const struct accel_stats_head *h, size_t size, pid_t pid,
-			      char *why, size_t whylen)
+static const char *head_check(const struct accel_stats_head *h, uint64_t size, char *why,
+			      size_t whylen)
 {
 	if (h->head_size != sizeof(*h) || h->slot_size != sizeof(struct accel_stats_sock))
 		snprintf(why, whylen, "header or slot size %u/%u, expected %zu/%zu", h->head_size,
 			 h->slot_size, sizeof(*h), sizeof(struct accel_stats_sock));
 	else if (h->nslots == 0 || h->nslots > MAX_SLOTS)
 		snprintf(why, whylen, "%u slots", h->nslots);
-	else if (size < sizeof(*h) + (size_t)h->nslots * sizeof(struct accel_stats_sock))
-		snprintf(why, whylen, "truncated: %zu bytes for %u slots", size, h->nslots);
+	else if (size < (uint64_t)slot_offset(h->nslots))
+		snprintf(why, whylen, "truncated: %" PRIu64 " bytes for %u slots", size, h->nslots);
 	else if (h->high > h->nslots)
 		snprintf(why, whylen, "%u slots used of %u", h->high, h->nslots);
-	else if (h->pid != pid)
-		snprintf(why, whylen, "made by pid %d", (int)h->pid);
 	else
 		return NULL;
 	return why;
 }
 
-static int segment_parse(const unsigned char *map, size_t size, const char *dirpath,
-			 const char *name, pid_t pid, struct astat_proc *out, FILE *err)
+/* Unlink the file judged stale, unless its name now holds another file
+ * (the new owner of a reused pid has just made its own). Others' segments
+ * in a directory we may not write stay: their owner or root cleans them. */
+static int seg_stale(const struct seg *s)
 {
-	const struct accel_stats_head *shared = (const void *)map;
+	astat_segment_unlink(s->dirfd, s->name, &s->st); /* -EACCES, -ESTALE...: leave it */
+	return 2;
+}
+
+/* A header not whole yet: being made, or a fork child's still holding its
+ * parent's. Skipped without a word; removed only once it has stayed so for
+ * a while and its pid is gone (a process killed while making it). */
+static int seg_unfinished(const struct seg *s)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (now.tv_sec - s->st.st_mtim.tv_sec > UNFINISHED_AGE_S && pid_gone(s->pid))
+		return seg_stale(s);
+	return 1;
+}
+
+/* Keep a slot worth showing: in use, on a descriptor (-1: being set up or
+ * torn down) and of a protocol (0: taken, not filled yet). */
+static int sock_keep(struct astat_proc *out, size_t *cap, const struct accel_stats_sock *pub,
+		     uint32_t slot)
+{
+	if (!pub->in_use || pub->fd < 0 || (pub->proto != IPPROTO_TCP && pub->proto != IPPROTO_UDP))
+		return 0;
+	if (out->nsocks == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct astat_sock *socks = realloc(out->socks, ncap * sizeof(*socks));
+		if (!socks)
+			return -ENOMEM;
+		out->socks = socks;
+		*cap = ncap;
+	}
+	sock_init(&out->socks[out->nsocks++], pub, slot);
+	return 0;
+}
+
+/* Slots [base, base + n): read once to see which are in use, and if any
+ * are, twice more; a slot whose seq is the same even value in the first
+ * and the third copy is whole in the second. The others wait for a retry. */
+static int chunk_copy(const struct seg *s, uint32_t base, uint32_t n, struct seg_scratch *m,
+		      size_t *npending, struct astat_proc *out, size_t *cap)
+{
+	size_t len = (size_t)n * sizeof(struct accel_stats_sock);
+	int rc = read_at(s->fd, m->before, len, slot_offset(base));
+	uint32_t used = 0;
+	for (uint32_t i = 0; rc == 0 && i < n; i++)
+		used += m->before[i].in_use != 0;
+	if (rc < 0 || !used)
+		return rc;
+	if ((rc = read_at(s->fd, m->data, len, slot_offset(base))) < 0 ||
+	    (rc = read_at(s->fd, m->after, len, slot_offset(base))) < 0)
+		return rc;
+	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+		if (!m->data[i].in_use)
+			continue;
+		if (seq_settled(m->before[i].seq, m->after[i].seq))
+			rc = sock_keep(out, cap, &m->data[i], base + i);
+		else if (*npending < RETRY_BUDGET)
+			m->pending[(*npending)++] = base + i;
+	}
+	return rc;
+}
+
+/* One slot, alone: -EAGAIN if it is still being changed. */
+static int slot_reread(const struct seg *s, uint32_t slot, struct accel_stats_sock *copy)
+{
+	off_t off = slot_offset(slot);
+	uint32_t before, after;
+	int rc;
+	if ((rc = read_at(s->fd, &before, sizeof(before), off)) < 0 ||
+	    (rc = read_at(s->fd, copy, sizeof(*copy), off)) < 0 ||
+	    (rc = read_at(s->fd, &after, sizeof(after), off)) < 0)
+		return rc;
+	return seq_settled(before, after) ? 0 : -EAGAIN;
+}
+
+/* The slots that were being changed, a few rounds apart, within one budget
+ * for the whole segment: those that never settle are skipped. */
+static int pending_retry(const struct seg *s, struct seg_scratch *m, size_t npending,
+			 struct astat_proc *out, size_t *cap)
+{
+	unsigned int budget = RETRY_BUDGET;
+	for (int round = 0; npending && budget && round < RETRY_ROUNDS; round++) {
+		sched_yield();
+		size_t kept = 0;
+		for (size_t i = 0; i < npending && budget; i++, budget--) {
+			struct accel_stats_sock copy;
+			int rc = slot_reread(s, m->pending[i], &copy);
+			if (rc == -EAGAIN)
+				m->pending[kept++] = m->pending[i];
+			else if (rc < 0 || (rc = sock_keep(out, cap, &copy, m->pending[i])) < 0)
+				return rc;
+		}
+		npending = kept;
+	}
+	return 0;
+}
+
+/* Copy the slots [0, high) into out->socks: memory only for those shown. */
+static int slots_copy(const struct seg *s, struct astat_proc *out)
+{
+	struct seg_scratch *m = malloc(sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	size_t cap = 0, npending = 0;
+	uint32_t high = out->head.high;
+	int rc = 0;
+	for (uint32_t base = 0; rc == 0 && base < high; base += CHUNK_SLOTS)
+		rc = chunk_copy(s, base, high - base < CHUNK_SLOTS ? high - base : CHUNK_SLOTS, m,
+				&npending, out, &cap);
+	if (rc == 0)
+		rc = pending_retry(s, m, npending, out, &cap);
+	free(m);
+	if (rc < 0) {
+		free(out->socks);
+		out->socks = NULL;
+		out->nsocks = 0;
+		return rc;
+	}
+	if (out->nsocks > 1)
+		qsort(out->socks, out->nsocks, sizeof(*out->socks), sock_by_fd);
+	return 0;
+}
+
+/* Judge the open file, then copy what is shown of it. */
+static int seg_read(struct seg *s, struct astat_proc *out)
+{
+	const char *bad = NULL;
+	if (fstat(s->fd, &s->st) < 0 || !S_ISREG(s->st.st_mode))
+		bad = "not a regular file";
+	else if (s->st.st_size == 0)
+		return seg_unfinished(s);
+	else if ((uint64_t)s->st.st_size < sizeof(struct accel_stats_head))
+		bad = "truncated: shorter than a header";
+	else if ((uint64_t)s->st.st_size > MAX_SEGMENT_SIZE)
+		bad = "larger than any segment";
 	struct accel_stats_head *h = &out->head;
-	h->magic = __atomic_load_n(&shared->magic, __ATOMIC_ACQUIRE);
-	if (h->magic != ACCEL_STATS_MAGIC) {
-		if (h->magic != 0) /* 0: still being made */
-			report(err, dirpath, name, "not a libaccel statistics segment; skipped");
+	if (!bad && head_read(s->fd, h) < 0)
+		bad = "truncated while read";
+	if (bad) {
+		report(s->err, s->dirpath, s->name, "%s; skipped", bad);
 		return 1;
 	}
-	memcpy((unsigned char *)h + sizeof(h->magic), map + sizeof(h->magic),
-	       sizeof(*h) - sizeof(h->magic));
+	if (h->magic == 0)
+		return seg_unfinished(s);
+	if (h->magic != ACCEL_STATS_MAGIC) {
+		report(s->err, s->dirpath, s->name, "not a libaccel statistics segment; skipped");
+		return 1;
+	}
 	if (h->version != ACCEL_STATS_VERSION) {
-		report(err, dirpath, name,
+		report(s->err, s->dirpath, s->name,
 		       "statistics segment version %u, this accel-stat reads version %d; skipped",
 		       h->version, ACCEL_STATS_VERSION);
 		return 1;
 	}
-	/* Slots below high are made before high moves past them. */
-	h->high = __atomic_load_n(&shared->high, __ATOMIC_ACQUIRE);
+	if (h->pid != s->pid)
+		return seg_unfinished(s);
+	if (!astat_head_alive(h))
+		return seg_stale(s);
 	char why[96];
-	if (head_check(h, size, pid, why, sizeof(why))) {
-		report(err, dirpath, name, "malformed (%s); skipped", why);
+	if (head_check(h, (uint64_t)s->st.st_size, why, sizeof(why))) {
+		report(s->err, s->dirpath, s->name, "malformed (%s); skipped", why);
 		return 1;
 	}
-	h->sockets = __atomic_load_n(&shared->sockets, __ATOMIC_RELAXED);
-	h->offloaded = __atomic_load_n(&shared->offloaded, __ATOMIC_RELAXED);
-	h->unpublished = __atomic_load_n(&shared->unpublished, __ATOMIC_RELAXED);
-	for (unsigned int r = 0; r < ACCEL_STATS_MAX_REASONS; r++)
-		h->reasons[r] = __atomic_load_n(&shared->reasons[r], __ATOMIC_RELAXED);
 	h->program[sizeof(h->program) - 1] = '\0';
-
-	const struct accel_stats_sock *slots = (const void *)(map + sizeof(*h));
-	out->socks = calloc(h->high ? h->high : 1, sizeof(*out->socks));
-	if (!out->socks) {
-		report(err, dirpath, name, "out of memory; skipped");
+	int rc = slots_copy(s, out);
+	if (rc < 0) {
+		report(s->err, s->dirpath, s->name, "%s; skipped",
+		       rc == -ENOMEM ? "out of memory" : "truncated while read");
 		return 1;
 	}
-	for (uint32_t i = 0; i < h->high; i++) {
-		struct accel_stats_sock copy;
-		if (slot_copy(&slots[i], &copy) == 0 && copy.in_use)
-			sock_init(&out->socks[out->nsocks++], &copy, i);
-	}
-	qsort(out->socks, out->nsocks, sizeof(*out->socks), sock_by_fd);
 	return 0;
 }
 
@@ -259,51 +451,29 @@ int astat_segment_read(int dirfd, const char *dirpath, const char *name, pid_t p
 		       struct astat_proc *out, FILE *err)
 {
 	memset(out, 0, sizeof(*out));
-	if (pid_gone(pid))
-		return stale_unlink(dirfd, name, NULL);
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
+	struct seg s = { .dirfd = dirfd, .dirpath = dirpath, .name = name, .pid = pid, .err = err };
+	s.fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (s.fd < 0) {
 		if (errno != EACCES && errno != EPERM && errno != ENOENT)
 			report(err, dirpath, name, "%s; skipped", strerror(errno));
 		return 1;
 	}
-	struct stat st;
-	const char *bad = NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		bad = "not a regular file";
-	else if (st.st_size > 0 && (size_t)st.st_size < sizeof(struct accel_stats_head))
-		bad = "truncated: shorter than a header";
-	else if ((uint64_t)st.st_size > MAX_SEGMENT_SIZE)
-		bad = "larger than any segment";
-	if (bad || st.st_size == 0) { /* size 0: still being made */
-		if (bad)
-			report(err, dirpath, name, "%s; skipped", bad);
-		close(fd);
-		return 1;
-	}
-	size_t size = (size_t)st.st_size;
-	void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		report(err, dirpath, name, "cannot map: %s; skipped", strerror(errno));
-		return 1;
-	}
-	int rc = segment_parse(map, size, dirpath, name, pid, out, err);
-	munmap(map, size);
-	if (rc == 0 && !astat_proc_alive(pid, out->head.start_time)) {
-		free(out->socks);
+	int rc = seg_read(&s, out);
+	close(s.fd);
+	if (rc != 0)
 		memset(out, 0, sizeof(*out));
-		rc = stale_unlink(dirfd, name, &st);
-	}
 	return rc;
 }
 
 /* ---- the snapshot ---- */
 
+/* By pid, then by pid namespace: two namespaces may each have a pid 1. */
 static int proc_by_pid(const void *a, const void *b)
 {
 	const struct astat_proc *x = a, *y = b;
-	return x->head.pid < y->head.pid ? -1 : x->head.pid > y->head.pid;
+	if (x->head.pid != y->head.pid)
+		return x->head.pid < y->head.pid ? -1 : 1;
+	return x->head.pidns < y->head.pidns ? -1 : x->head.pidns > y->head.pidns;
 }
 
 static int snapshot_add(struct astat_snapshot *snap, size_t *cap, const struct astat_proc *p)
@@ -410,6 +580,7 @@ static const struct astat_sock *prev_sock(const struct astat_snapshot *prev,
 {
 	struct astat_proc key;
 	key.head.pid = s->proc->head.pid;
+	key.head.pidns = s->proc->head.pidns;
 	const struct astat_proc *p =
 		bsearch(&key, prev->procs, prev->nprocs, sizeof(*prev->procs), proc_by_pid);
 	if (!p || p->head.start_time != s->proc->head.start_time)

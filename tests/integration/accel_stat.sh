@@ -305,7 +305,7 @@ with open(sys.argv[1], "r+b") as f:
 PY
 	mkdir -p "$D/libaccel-0" && cp "$T_DIR/v99.stat" "$D/libaccel-0/$$.stat"
 	"$STAT" -d "$D" >"$T_DIR/v99.out" 2>"$T_DIR/v99.err"
-	t_contains "accel-stat names another segment version" "$T_DIR/v99.err" "version 99.*reads version 1"
+	t_contains "accel-stat names another segment version" "$T_DIR/v99.err" "version 99.*reads version [0-9]+"
 	t_contains "and still shows the other segments" "$T_DIR/v99.out" "127\.0\.0\.1:$(cat "$T_DIR/port.user") "
 	rm -f "$D/libaccel-0/$$.stat"
 	t_stop "$mine"

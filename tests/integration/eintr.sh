@@ -17,6 +17,19 @@ eintr_run()
 
 t_modes "plain accel trace" eintr eintr_run
 plain=$(t_dir eintr plain)
+
+# The signal 100 ms into each call, while libaccel still yields
+# (ACCEL_WAIT_YIELD 1 s): the same transcript as the kernel's.
+yield_run()
+{
+	t_env ACCEL_WAIT_YIELD=1000000 PROG_EINTR_EARLY=1
+	t_run 60 "$prog" >"$T_DIR/transcript" 2>"$T_DIR/stderr"
+	t_record "exit" $?
+}
+t_modes "plain accel" eintr_yield yield_run
+t_same eintr_yield results transcript stderr
+t_same_file "eintr: the same transcript when the signal comes while libaccel yields" \
+	"$plain/transcript" "$(t_dir eintr_yield accel)/transcript"
 t_eq "eintr (plain): exit" "exit: 0" "$(cat "$plain/results")"
 t_contains "eintr (plain): recv restarted under SA_RESTART" "$plain/transcript" \
 	'^recv, SA_RESTART +-> 5 "later" \(handler ran 1 time\)$'

@@ -84,7 +84,16 @@ struct plan {
 static void *helper(void *p)
 {
 	struct plan *plan = p;
-	wait_blocked();
+	/* PROG_EINTR_EARLY: 100 ms after the call starts, whether it sleeps in
+	 * the kernel yet or still polls (libaccel's ACCEL_WAIT_YIELD). */
+	if (getenv("PROG_EINTR_EARLY")) {
+		while (!__atomic_load_n(&about_to_block, __ATOMIC_ACQUIRE))
+			nap();
+		struct timespec ts = { 0, 100000000 };
+		nanosleep(&ts, NULL);
+	} else {
+		wait_blocked();
+	}
 	pthread_kill(main_thread, SIGUSR1);
 	for (int i = 0; i < 5000 && !__atomic_load_n(&handled, __ATOMIC_SEQ_CST); i++)
 		nap();

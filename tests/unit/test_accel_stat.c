@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -70,6 +72,13 @@ static uint64_t own_start_time(void)
 	return strtoull(p + 1, NULL, 10);
 }
 
+static uint64_t own_pidns(void)
+{
+	struct stat st;
+	assert_int_equal(stat("/proc/self/ns/pid", &st), 0);
+	return (uint64_t)st.st_ino;
+}
+
 static void head_make(struct accel_stats_head *h, pid_t pid, uint32_t nslots, uint32_t high,
 		      const char *program)
 {
@@ -83,6 +92,7 @@ static void head_make(struct accel_stats_head *h, pid_t pid, uint32_t nslots, ui
 	h->pid = pid;
 	h->uid = (uint32_t)getuid();
 	h->start_time = own_start_time();
+	h->pidns = own_pidns();
 	snprintf(h->program, sizeof(h->program), "%s", program);
 }
 
@@ -93,15 +103,15 @@ static void path_of(const struct fixture *f, unsigned int uid, pid_t pid, char *
 }
 
 /* Write head, then nslots slots (the first n from slots, the rest free),
- * truncated to size bytes if size is not 0. */
-static void segment_write(const struct fixture *f, unsigned int uid,
-			  const struct accel_stats_head *h, const struct accel_stats_sock *slots,
-			  size_t n, size_t size)
+ * truncated to size bytes if size is not 0, as the segment of pid. */
+static void segment_write_as(const struct fixture *f, unsigned int uid, pid_t pid,
+			     const struct accel_stats_head *h,
+			     const struct accel_stats_sock *slots, size_t n, size_t size)
 {
 	char path[256];
 	snprintf(path, sizeof(path), "%s/" ACCEL_STATS_USER_DIR_PREFIX "%u", f->dir, uid);
 	mkdir(path, 0700);
-	path_of(f, uid, h->pid, path, sizeof(path));
+	path_of(f, uid, pid, path, sizeof(path));
 	size_t full = sizeof(*h) + (size_t)h->nslots * sizeof(*slots);
 	unsigned char *buf = calloc(1, full);
 	assert_non_null(buf);
@@ -114,6 +124,14 @@ static void segment_write(const struct fixture *f, unsigned int uid,
 	assert_int_equal(write(fd, buf, len), (ssize_t)len);
 	close(fd);
 	free(buf);
+}
+
+/* The same, as the segment of the pid in its header. */
+static void segment_write(const struct fixture *f, unsigned int uid,
+			  const struct accel_stats_head *h, const struct accel_stats_sock *slots,
+			  size_t n, size_t size)
+{
+	segment_write_as(f, uid, h->pid, h, slots, n, size);
 }
 
 static int exists(const char *path)
@@ -177,10 +195,11 @@ enum { FD_A = 7, FD_ODD = 8, FD_B = 9, FD_UDP = 10, FD_ALONE = 11, FD_V6 = 12 };
 
 /* This process's own, live segment: two shm sockets that are each
  * other's peer, a kernel UDP socket, one with no peer, one IPv6, a free
- * slot and one being changed. */
+ * slot, one being changed, one being torn down (in use, fd -1) and one
+ * taken but not filled yet (all zero). */
 static void own_segment(const struct fixture *f, const char *program)
 {
-	struct accel_stats_sock s[8];
+	struct accel_stats_sock s[9];
 	s[0] = slot_make(FD_A, IPPROTO_TCP, ACCEL_STATE_ESTABLISHED, "shm", "127.0.0.1", 5000,
 			 "127.0.0.1", 40000);
 	s[0].counters[ACCEL_STAT_rx_bytes] = 200;
@@ -203,14 +222,19 @@ static void own_segment(const struct fixture *f, const char *program)
 			 "127.0.0.1", 6001);
 	s[6] = slot_make(FD_V6, IPPROTO_TCP, ACCEL_STATE_CLOSE_WAIT, "shm", "::1", 7000, "::1",
 			 7001);
+	s[7] = slot_make(FD_A, IPPROTO_TCP, ACCEL_STATE_ESTABLISHED, "shm", "127.0.0.1", 5001,
+			 "127.0.0.1", 40001);
+	s[7].fd = -1;
+	memset(&s[8], 0, sizeof(s[8]));
+	s[8].in_use = 1;
 	struct accel_stats_head h;
-	head_make(&h, getpid(), 16, 7, program);
+	head_make(&h, getpid(), 16, 9, program);
 	h.sockets = 9;
 	h.offloaded = 6;
 	h.unpublished = 1;
 	h.reasons[ACCEL_REASON_rule_os] = 2;
 	h.reasons[ACCEL_REASON_no_peer] = 1;
-	segment_write(f, (unsigned int)getuid(), &h, s, 7, 0);
+	segment_write(f, (unsigned int)getuid(), &h, s, 9, 0);
 }
 
 static const struct astat_sock *by_fd(const struct astat_snapshot *snap, int fd)
@@ -222,12 +246,17 @@ static void test_segments(void **state)
 {
 	struct fixture *f = *state;
 	own_segment(f, "server");
-	char stale[256], reused[256], v2[256], shortf[256], other[256];
+	char stale[256], older[256], reused[256], v2[256], shortf[256], other[256];
 
 	struct accel_stats_head h;
 	head_make(&h, reaped_pid(), 4, 0, "gone");
 	segment_write(f, 4241, &h, NULL, 0, 0);
 	path_of(f, 4241, h.pid, stale, sizeof(stale));
+
+	head_make(&h, reaped_pid(), 4, 0, "older"); /* a writer that says no namespace */
+	h.pidns = 0;
+	segment_write(f, 4241, &h, NULL, 0, 0);
+	path_of(f, 4241, h.pid, older, sizeof(older));
 
 	head_make(&h, getpid(), 4, 0, "reused"); /* same pid, started earlier */
 	h.start_time -= 1;
@@ -235,7 +264,7 @@ static void test_segments(void **state)
 	path_of(f, 4242, h.pid, reused, sizeof(reused));
 
 	head_make(&h, getppid(), 4, 0, "newer");
-	h.version = 2;
+	h.version = ACCEL_STATS_VERSION + 1;
 	segment_write(f, 4243, &h, NULL, 0, 0);
 	path_of(f, 4243, h.pid, v2, sizeof(v2));
 
@@ -256,23 +285,24 @@ static void test_segments(void **state)
 
 	/* Stale segments go; the others stay, reported. */
 	assert_false(exists(stale));
+	assert_false(exists(older));
 	assert_false(exists(reused));
 	assert_true(exists(v2));
 	assert_true(exists(shortf));
 	assert_true(exists(other));
 	char want[512];
 	snprintf(want, sizeof(want),
-		 "accel-stat: %s: statistics segment version 2, this accel-stat reads version 1; "
+		 "accel-stat: %s: statistics segment version %d, this accel-stat reads version %d; "
 		 "skipped\n",
-		 v2);
+		 v2, ACCEL_STATS_VERSION + 1, ACCEL_STATS_VERSION);
 	assert_non_null(strstr(errtext, want));
 	snprintf(want, sizeof(want), "accel-stat: %s: truncated", shortf);
 	assert_non_null(strstr(errtext, want));
 	assert_null(strstr(errtext, "x.stat.tmp"));
 	free(errtext);
 
-	/* One process; its slots in fd order, without the free one and the
-	 * one being changed. */
+	/* One process; its slots in fd order, without the free one, the one
+	 * being changed, the one on no descriptor and the one not filled. */
 	assert_int_equal(snap.nprocs, 1);
 	const struct astat_proc *p = &snap.procs[0];
 	assert_int_equal(p->head.pid, getpid());
@@ -306,6 +336,224 @@ static void test_segments(void **state)
 	/* A directory that is not there is an error. */
 	snprintf(want, sizeof(want), "%s/none", f->dir);
 	assert_int_equal(astat_snapshot_read(&snap, want, stderr), -ENOENT);
+}
+
+/* Everything the reader said on err about dir, NUL-terminated; free it. */
+static char *read_dir(const struct fixture *f, struct astat_snapshot *snap)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *err = open_memstream(&text, &len);
+	assert_non_null(err);
+	assert_int_equal(astat_snapshot_read(snap, f->dir, err), 0);
+	fclose(err);
+	return text;
+}
+
+/* A segment from another pid namespace (pid 1 of `unshare --pid --fork`):
+ * its pid and start time mean nothing here, so it is shown and never
+ * removed, whatever that pid is here. */
+static void test_pidns(void **state)
+{
+	struct fixture *f = *state;
+	struct accel_stats_sock s = slot_make(5, IPPROTO_TCP, ACCEL_STATE_LISTEN, "shm",
+					      "0.0.0.0", 80, "0.0.0.0", 0);
+	struct accel_stats_head h;
+	char init[256], gone[256], ours[256];
+	head_make(&h, 1, 4, 1, "container"); /* here, pid 1 started at another time */
+	h.pidns = own_pidns() + 1;
+	segment_write(f, 4250, &h, &s, 1, 0);
+	path_of(f, 4250, 1, init, sizeof(init));
+	assert_true(astat_head_alive(&h));
+
+	head_make(&h, reaped_pid(), 4, 1, "container2"); /* a pid that is gone here */
+	h.pidns = own_pidns() + 1;
+	segment_write(f, 4250, &h, &s, 1, 0);
+	path_of(f, 4250, h.pid, gone, sizeof(gone));
+
+	head_make(&h, reaped_pid(), 4, 1, "dead"); /* of our namespace, gone: stale */
+	segment_write(f, 4250, &h, &s, 1, 0);
+	path_of(f, 4250, h.pid, ours, sizeof(ours));
+	assert_false(astat_head_alive(&h));
+
+	struct astat_snapshot snap;
+	char *errtext = read_dir(f, &snap);
+	assert_string_equal(errtext, "");
+	free(errtext);
+	assert_true(exists(init));
+	assert_true(exists(gone));
+	assert_false(exists(ours));
+	assert_int_equal(snap.nprocs, 2);
+	assert_int_equal(snap.procs[0].head.pid, 1);
+	assert_string_equal(snap.procs[0].head.program, "container");
+	assert_int_equal(snap.procs[0].nsocks, 1);
+	assert_string_equal(snap.procs[1].head.program, "container2");
+	astat_snapshot_free(&snap);
+}
+
+/* Set the modification time of path seconds back. */
+static void age(const char *path, int seconds)
+{
+	struct timespec t[2];
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	t[0].tv_sec -= seconds;
+	t[1] = t[0];
+	assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+/* A header not whole yet is skipped without a word and left alone: being
+ * made (an empty file, magic 0), or a fork child's still holding its
+ * parent's (a pid other than its name's); unless it has stayed so for
+ * minutes and the pid of its name is gone (killed while making it). */
+static void test_unfinished(void **state)
+{
+	struct fixture *f = *state;
+	enum { FORK_CHILD, MISMATCH, MISMATCH_OLD, MAKING, MAKING_OLD, EMPTY, EMPTY_OLD,
+	       MAKING_OLD_ALIVE, NCASES };
+	static const int old[NCASES] = { [MISMATCH_OLD] = 1, [MAKING_OLD] = 1, [EMPTY_OLD] = 1,
+					  [MAKING_OLD_ALIVE] = 1 };
+	static const int removed[NCASES] = { [MISMATCH_OLD] = 1, [MAKING_OLD] = 1,
+					      [EMPTY_OLD] = 1 };
+	const unsigned int uid = 4260;
+	char path[NCASES][256];
+	struct accel_stats_head h, making;
+	memset(&making, 0, sizeof(making)); /* magic 0: the rest is not written yet */
+	making.nslots = 4;
+	for (int c = 0; c < NCASES; c++) {
+		pid_t pid = c == FORK_CHILD || c == MAKING_OLD_ALIVE ? getpid() : reaped_pid();
+		path_of(f, uid, pid, path[c], sizeof(path[c]));
+		if (c == FORK_CHILD)
+			head_make(&h, getppid(), 4, 0, "parent");
+		else
+			head_make(&h, getpid(), 4, 0, "other");
+		if (c == EMPTY || c == EMPTY_OLD)
+			close(open(path[c], O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+		else
+			segment_write_as(f, uid, pid, c >= MAKING ? &making : &h, NULL, 0, 0);
+		if (old[c])
+			age(path[c], 300);
+		if (c == FORK_CHILD) { /* our own pid's name is taken again below */
+			struct astat_snapshot snap;
+			char *errtext = read_dir(f, &snap);
+			assert_string_equal(errtext, "");
+			free(errtext);
+			assert_int_equal(snap.nprocs, 0);
+			assert_true(exists(path[c]));
+			unlink(path[c]);
+		}
+	}
+	struct astat_snapshot snap;
+	char *errtext = read_dir(f, &snap);
+	assert_string_equal(errtext, "");
+	free(errtext);
+	assert_int_equal(snap.nprocs, 0);
+	for (int c = FORK_CHILD + 1; c < NCASES; c++)
+		if (exists(path[c]) != !removed[c])
+			fail_msg("case %d: %s %s", c, path[c],
+				 removed[c] ? "left behind" : "removed");
+	astat_snapshot_free(&snap);
+}
+
+/* The owner of a segment truncates it while it is read: the reader never
+ * maps it, so it cannot die of SIGBUS; the segment is shown or not. */
+static void test_truncated_meanwhile(void **state)
+{
+	struct fixture *f = *state;
+	own_segment(f, "shrinking");
+	char path[256];
+	path_of(f, (unsigned int)getuid(), getpid(), path, sizeof(path));
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	static unsigned char whole[sizeof(struct accel_stats_head) +
+				   16 * sizeof(struct accel_stats_sock)];
+	assert_int_equal(pread(fd, whole, sizeof(whole), 0), (ssize_t)sizeof(whole));
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		/* Bounded, should the parent fail and not kill it. */
+		for (time_t end = time(NULL) + 5; time(NULL) < end;) {
+			if (ftruncate(fd, 0) < 0 ||
+			    pwrite(fd, whole, sizeof(whole), 0) != (ssize_t)sizeof(whole))
+				_exit(1);
+		}
+		_exit(0);
+	}
+	close(fd);
+	FILE *null = fopen("/dev/null", "w");
+	assert_non_null(null);
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int shown = 0, reads = 0;
+	do {
+		struct astat_snapshot snap;
+		assert_int_equal(astat_snapshot_read(&snap, f->dir, null), 0);
+		assert_true(snap.nprocs <= 1);
+		if (snap.nprocs) {
+			assert_true(snap.procs[0].nsocks <= 5);
+			shown++;
+		}
+		astat_snapshot_free(&snap);
+		reads++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < 1 && reads < 5000);
+	fclose(null);
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	print_message("%d reads, %d with the segment whole\n", reads, shown);
+}
+
+/* Slots that never settle (a writer killed mid-change, or a segment made
+ * of them) cost bounded time: 65,536 of them took 4 s at 100 yields each. */
+static void test_odd_slots(void **state)
+{
+	struct fixture *f = *state;
+	enum { N = 65536 };
+	struct accel_stats_sock *s = calloc(N, sizeof(*s));
+	assert_non_null(s);
+	for (int i = 0; i < N; i++) {
+		s[i] = slot_make(3 + i, IPPROTO_TCP, ACCEL_STATE_ESTABLISHED, "shm", "10.0.0.1",
+				 1, "10.0.0.2", 2);
+		s[i].seq = 7;
+	}
+	s[N - 1].seq = 8; /* one settled */
+	struct accel_stats_head h;
+	head_make(&h, getpid(), N, N, "odd");
+	segment_write(f, (unsigned int)getuid(), &h, s, N, 0);
+	free(s);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct astat_snapshot snap;
+	assert_int_equal(astat_snapshot_read(&snap, f->dir, stderr), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	print_message("%d odd slots read in %.3f s\n", N - 1, seconds);
+	assert_true(seconds < 2.0);
+	assert_int_equal(snap.nprocs, 1);
+	assert_int_equal(snap.procs[0].nsocks, 1);
+	assert_int_equal(snap.procs[0].socks[0].slot, N - 1);
+	astat_snapshot_free(&snap);
+}
+
+/* A stale segment is unlinked only if its name still holds the file judged:
+ * the new owner of a reused pid may have made its own meanwhile. */
+static void test_unlink_judged(void **state)
+{
+	struct fixture *f = *state;
+	int dfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	int fd = openat(dfd, "7.stat", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	struct stat judged, now;
+	assert_int_equal(fstat(fd, &judged), 0);
+	close(fd);
+	close(openat(dfd, "new", O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	assert_int_equal(renameat(dfd, "new", dfd, "7.stat"), 0); /* judged is gone */
+	assert_int_equal(astat_segment_unlink(dfd, "7.stat", &judged), -ESTALE);
+	assert_int_equal(fstatat(dfd, "7.stat", &now, 0), 0);
+	assert_int_equal(astat_segment_unlink(dfd, "7.stat", &now), 0);
+	assert_int_equal(fstatat(dfd, "7.stat", &now, 0), -1);
+	assert_int_equal(astat_segment_unlink(dfd, "7.stat", &now), -ENOENT);
+	close(dfd);
 }
 
 static void test_start_time(void **state)
@@ -557,8 +805,9 @@ static void man_escape(const char *text, char *buf, size_t size)
 	buf[n] = '\0';
 }
 
-/* The man page lists every counter and reason of the layout header, with
- * the text the tool prints (run by make check, which says where it is). */
+/* The man page lists every counter (in the order -s shows them) and reason
+ * of the layout header, with the text the tool prints (run by make check,
+ * which says where it is). */
 static void test_man_page(void **state)
 {
 	(void)state;
@@ -574,12 +823,18 @@ static void test_man_page(void **state)
 	fclose(f);
 	page[len] = '\0';
 	char want[256], text[200];
+	const char *after = page;
 	for (unsigned int c = 0; c < ACCEL_STATS_NCOUNTERS; c++) {
 		man_escape(astat_counter_doc(c), text, sizeof(text));
 		snprintf(want, sizeof(want), "\n.B %s\n%s\n", astat_counter_name(c), text);
-		if (!strstr(page, want))
+		const char *at = strstr(page, want);
+		if (!at)
 			fail_msg("man/accel-stat.1 lacks counter %s (\"%s\")",
 				 astat_counter_name(c), astat_counter_doc(c));
+		if (at < after)
+			fail_msg("man/accel-stat.1 lists counter %s before %s", astat_counter_name(c),
+				 astat_counter_name(c - 1));
+		after = at;
 	}
 	for (unsigned int r = ACCEL_REASON_none + 1; r < ACCEL_STATS_NREASONS; r++) {
 		man_escape(astat_reason_text(r), text, sizeof(text));
@@ -594,6 +849,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_segments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pidns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unfinished, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_meanwhile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_odd_slots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlink_judged, setup, teardown),
 		cmocka_unit_test(test_start_time),
 		cmocka_unit_test_setup_teardown(test_proc_net, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_views, setup, teardown),

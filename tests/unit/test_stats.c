@@ -544,7 +544,7 @@ static void test_full_segment(void **state)
 
 	struct accel_sock *c = open_sock(SOCK_DGRAM, &fc);
 	assert_int_equal(v.head->unpublished, 1);
-	assert_int_equal(v.head->sockets, 2);
+	assert_int_equal(v.head->sockets, 3); /* every tracked socket, with a slot or not */
 	assert_int_equal(v.head->high, 2);
 	/* It counts in its own object. */
 	assert_ptr_equal(c->slot, &c->local_slot);
@@ -576,7 +576,7 @@ static void test_full_segment(void **state)
 	struct accel_sock *d = open_sock(SOCK_STREAM, &fd);
 	assert_int_equal(view_slot(&v, fd), 0);
 	assert_ptr_not_equal(d->slot, &d->local_slot);
-	assert_int_equal(v.head->sockets, 3);
+	assert_int_equal(v.head->sockets, 4);
 	assert_int_equal(v.head->unpublished, 1);
 	free(before);
 	view_close(&v);
@@ -681,10 +681,11 @@ static void test_stats_file(void **state)
 	assert_int_equal(slot->in_use, 0);
 
 	char *text = slurp(path);
-	char want[256];
+	char want[512];
 	snprintf(want, sizeof(want),
 		 "libaccel pid=%d fd=%d proto=tcp local=10.1.2.3:4000 foreign=10.9.8.7:5000 "
-		 "engine=fake rx_bytes=1234 rx_msgs=3 tx_bytes=99 tx_msgs=2 rx_eagain=0 ",
+		 "engine=fake rx_bytes=1234 rx_msgs=3 rx_eagain=0 rx_eof=0 poll_hit=0 poll_miss=0 "
+		 "tx_bytes=99 tx_msgs=2 tx_eagain=0 ",
 		 (int)getpid(), fd);
 	assert_int_equal(count_lines(text), 1);
 	assert_memory_equal(text, want, strlen(want));
@@ -993,6 +994,53 @@ static void test_rx_zero(void **state)
 	view_close(&v);
 }
 
+/* ---- 12. segments of dead processes, removed by the next process ---- */
+
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	return pid;
+}
+
+static void write_segment(pid_t pid, uint64_t pidns)
+{
+	char path[PATH_MAX];
+	seg_path(pid, path, sizeof(path));
+	struct accel_stats_head h = { .magic = ACCEL_STATS_MAGIC, .version = ACCEL_STATS_VERSION,
+				       .head_size = sizeof(h), .pid = pid, .pidns = pidns };
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, &h, sizeof(h)), (ssize_t)sizeof(h));
+	close(fd);
+}
+
+static void test_sweep_dead(void **state)
+{
+	(void)state;
+	struct stat ns;
+	assert_int_equal(stat("/proc/self/ns/pid", &ns), 0);
+	assert_int_equal(mkdir(t.user_dir, 0700), 0);
+	pid_t gone = dead_pid(), foreign = dead_pid(), alive = getppid();
+	write_segment(gone, ns.st_ino);
+	write_segment(foreign, ns.st_ino + 1); /* another pid namespace: not ours to judge */
+	write_segment(alive, ns.st_ino);
+	int fd;
+	open_sock(SOCK_STREAM, &fd);
+	char path[PATH_MAX];
+	seg_path(gone, path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1);
+	seg_path(foreign, path, sizeof(path));
+	assert_int_equal(access(path, F_OK), 0);
+	seg_path(alive, path, sizeof(path));
+	assert_int_equal(access(path, F_OK), 0);
+	seg_path(getpid(), path, sizeof(path));
+	assert_int_equal(access(path, F_OK), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1011,6 +1059,7 @@ int main(void)
 		T(test_exec_failed),
 		T(test_exit),
 		T(test_rx_zero),
+		T(test_sweep_dead),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

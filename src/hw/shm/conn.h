@@ -22,7 +22,9 @@ struct shm_conn {
 	struct shm_ring_end rx; /* we consume from it */
 	int fd;                 /* unix stream socket to the peer */
 	int nonblock;           /* O_NONBLOCK as the program set it */
-	int sndtimeo_ms;        /* SO_SNDTIMEO (0: none); SO_RCVTIMEO is the socket's own */
+	int sndtimeo_ms;        /* SO_SNDTIMEO (0: none) */
+	int rcvtimeo_ms;        /* SO_RCVTIMEO as set (0: none): the socket applies it
+				 * to the sleep; this is for the waits before it */
 	int peer_gone;          /* the socket said every holder of the peer's end is gone */
 	int rd_shut;            /* shutdown(SHUT_RD) */
 	int client;             /* the connecting end (side 0) */

@@ -155,10 +155,12 @@ static void inherit_options(int from, int to, struct shm_sock *ss)
 		socklen_t len = sizeof(buf);
 		if (shm_sys_getsockopt(from, SOL_SOCKET, sol[i], buf, &len) == 0)
 			shm_sys_setsockopt(to, SOL_SOCKET, sol[i], buf, len);
-		if (sol[i] == SO_SNDTIMEO && len >= sizeof(struct timeval)) {
+		if ((sol[i] == SO_SNDTIMEO || sol[i] == SO_RCVTIMEO) &&
+		    len >= sizeof(struct timeval)) {
 			struct timeval tv;
 			memcpy(&tv, buf, sizeof(tv));
-			ss->c.sndtimeo_ms = shm_timeout_ms(&tv);
+			*(sol[i] == SO_SNDTIMEO ? &ss->c.sndtimeo_ms : &ss->c.rcvtimeo_ms) =
+				shm_timeout_ms(&tv);
 		}
 	}
 	for (size_t i = 0; i < sizeof(tcp) / sizeof(tcp[0]) && ss->n_opts < SHM_SOCK_OPTS; i++) {

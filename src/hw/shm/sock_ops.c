@@ -81,32 +81,42 @@ static long now_us(void)
 	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
 }
 
+static int ring_ready(void *ctx, int with_kernel)
+{
+	(void)with_kernel;
+	return (shm_conn_poll(ctx) & (POLLIN | POLLERR)) != 0;
+}
+
 /*
  * Before a blocking receive sleeps: ACCEL_RX_POLL, look at the ring
- * without a pause; then ACCEL_WAIT_YIELD, look between sched_yield calls,
- * so that a peer on this CPU runs at once and a quick reply needs no
- * kernel wake-up on either side.
+ * without a pause (a signal meanwhile runs its handler without ending the
+ * call); then ACCEL_WAIT_YIELD, look between sched_yield calls (core's
+ * yield_wait, which ends on a signal as the sleep would), so that a peer
+ * on this CPU runs at once and a quick reply needs no kernel wake-up on
+ * either side. 0 or -EINTR.
  */
-static void spin_for_data(struct shm_conn *c)
+static int spin_for_data(struct shm_conn *c)
 {
-	long now = now_us(), spin_until = now + shm_params.rx_poll_us;
-	long yield_until = spin_until + shm_params.yield_us;
+	int rc = 0;
 	/* Counted as a waiter: a close by another thread keeps the rings. */
 	__atomic_fetch_add(&c->waiters, 1, __ATOMIC_SEQ_CST);
-	for (unsigned int i = 1;; i++) {
-		if (shm_conn_poll(c) & (POLLIN | POLLERR))
-			break;
-		if (now < spin_until) {
-			if (!(i & 255))
-				now = now_us();
+	if (shm_params.rx_poll_us > 0) {
+		long until = now_us() + shm_params.rx_poll_us;
+		for (unsigned int i = 1; !ring_ready(c, 0); i++) {
+			if (!(i & 255) && now_us() >= until)
+				break;
 			__builtin_ia32_pause();
-			continue;
 		}
-		if ((now = now_us()) >= yield_until)
-			break;
-		syscall(SYS_sched_yield);
 	}
+	/* With SO_RCVTIMEO a signal ends the call even under SA_RESTART, as
+	 * the kernel does; and the wait stays within the timeout. */
+	if (shm_params.yield_us > 0 && shm_params.yield_wait && !ring_ready(c, 0))
+		rc = shm_params.yield_wait(c->rcvtimeo_ms ? now_us() * 1000LL +
+							    c->rcvtimeo_ms * 1000000LL
+							  : -1,
+					   ring_ready, c, !c->rcvtimeo_ms);
 	__atomic_fetch_sub(&c->waiters, 1, __ATOMIC_SEQ_CST);
+	return rc < 0 ? rc : 0;
 }
 
 static ssize_t conn_recvmsg(struct accel_sock *s, struct msghdr *msg, int flags)
@@ -115,8 +125,8 @@ static ssize_t conn_recvmsg(struct accel_sock *s, struct msghdr *msg, int flags)
 	if (flags & (MSG_OOB | MSG_ERRQUEUE))
 		return flags & MSG_OOB ? -EINVAL : -EAGAIN; /* nothing urgent, no error queue */
 	if ((shm_params.rx_poll_us > 0 || shm_params.yield_us > 0) && !ss->c.nonblock &&
-	    !(flags & MSG_DONTWAIT) && !(shm_conn_poll(&ss->c) & (POLLIN | POLLERR)))
-		spin_for_data(&ss->c);
+	    !(flags & MSG_DONTWAIT) && !ring_ready(&ss->c, 0) && spin_for_data(&ss->c) < 0)
+		return -EINTR;
 	ssize_t n = shm_conn_recv(&ss->c, msg->msg_iov, (int)msg->msg_iovlen, flags);
 	if (n >= 0) {
 		msg->msg_namelen = 0;
@@ -340,12 +350,16 @@ static int conn_setsockopt(struct accel_sock *s, int fd, int level, int name, co
 	struct shm_sock *ss = sock_of(s);
 	(void)fd;
 	if (level == SOL_SOCKET) {
-		if (name == SO_SNDTIMEO || name == SO_SNDTIMEO_NEW) {
+		if (name == SO_SNDTIMEO || name == SO_SNDTIMEO_NEW || name == SO_RCVTIMEO ||
+		    name == SO_RCVTIMEO_NEW) {
 			struct timeval tv;
 			if (!val || len < sizeof(tv))
 				return -EINVAL;
 			memcpy(&tv, val, sizeof(tv));
-			ss->c.sndtimeo_ms = shm_timeout_ms(&tv);
+			if (name == SO_SNDTIMEO || name == SO_SNDTIMEO_NEW)
+				ss->c.sndtimeo_ms = shm_timeout_ms(&tv);
+			else
+				ss->c.rcvtimeo_ms = shm_timeout_ms(&tv);
 		}
 		if (name == SO_RCVBUF || name == SO_SNDBUF)
 			return 0; /* the rings keep the size they were made with */

@@ -60,14 +60,20 @@ int mux_yield_wait(long long deadline, engine_look_fn look_once, void *ctx, int 
 	if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, &block, &old, sizeof(block)) < 0)
 		return 0;
 	int rc = 0;
-	for (unsigned int i = 1; mux_now_ns() < until; i++) {
-		syscall(SYS_sched_yield);
+	for (unsigned int i = 1;; i++) {
+		int time_up = mux_now_ns() >= until;
+		/* Signals every 4th round and at the end (a signal held back a few
+		 * yields is still seen before anything sleeps). */
 		uint64_t pending;
-		if (syscall(SYS_rt_sigpending, &pending, sizeof(pending)) == 0 &&
+		if ((time_up || !(i & 3)) &&
+		    syscall(SYS_rt_sigpending, &pending, sizeof(pending)) == 0 &&
 		    (pending &= ~old & block)) {
 			rc = interrupts(pending, restartable) ? -EINTR : 0;
 			break;
 		}
+		if (time_up)
+			break;
+		syscall(SYS_sched_yield);
 		if ((rc = look_once(ctx, !(i & 3))) != 0)
 			break;
 	}

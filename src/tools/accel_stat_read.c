@@ -549,7 +549,8 @@ int astat_snapshot_read(struct astat_snapshot *snap, const char *dir, FILE *err)
 			read_user_dir(snap, &cap, dirfd(d), dir, e->d_name, err);
 	}
 	closedir(d);
-	qsort(snap->procs, snap->nprocs, sizeof(*snap->procs), proc_by_pid);
+	if (snap->nprocs) /* qsort's array may not be NULL, even empty */
+		qsort(snap->procs, snap->nprocs, sizeof(*snap->procs), proc_by_pid);
 	for (size_t p = 0; p < snap->nprocs; p++) {
 		astat_proc_kernel_view(&snap->procs[p]);
 		for (size_t i = 0; i < snap->procs[p].nsocks; i++)

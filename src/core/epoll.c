@@ -118,8 +118,19 @@ static int ep_attach(int epfd, struct mux_ep *ep)
 	return 0;
 }
 
+/* Programs like redis's event loop DEL and ADD a socket per request: the
+ * socket's hint finds its node (or the one it left) without a scan. */
+static struct ep_node *hinted(struct mux_ep *ep, const struct accel_sock *s)
+{
+	uint32_t h = __atomic_load_n(&s->ep_hint, __ATOMIC_RELAXED);
+	return h && h - 1 < ep_nodes(ep) ? node_at(ep, h - 1) : NULL;
+}
+
 static struct ep_node *find_node(struct mux_ep *ep, struct accel_sock *s, int fd)
 {
+	struct ep_node *h = hinted(ep, s);
+	if (h && node_valid(h) && h->s == s && h->fd == fd)
+		return h;
 	for (unsigned int i = 0; i < ep_nodes(ep); i++) {
 		struct ep_node *n = node_at(ep, i);
 		if (node_valid(n) && n->s == s && n->fd == fd)
@@ -128,10 +139,17 @@ static struct ep_node *find_node(struct mux_ep *ep, struct accel_sock *s, int fd
 	return NULL;
 }
 
-/* A free node (reused, or new), or NULL; *index gets its index. */
-static struct ep_node *free_node(struct mux_ep *ep, unsigned int *index)
+/* A free node (reused, or new), or NULL; *index gets its index. s's own
+ * last node first. */
+static struct ep_node *free_node(struct mux_ep *ep, const struct accel_sock *s,
+				 unsigned int *index)
 {
 	unsigned int n = ep_nodes(ep);
+	struct ep_node *h = hinted(ep, s);
+	if (h && !__atomic_load_n(&h->active, __ATOMIC_ACQUIRE)) {
+		*index = s->ep_hint - 1;
+		return h;
+	}
 	for (unsigned int i = 0; i < n; i++) {
 		struct ep_node *node = node_at(ep, i);
 		if (!__atomic_load_n(&node->active, __ATOMIC_ACQUIRE) || !node_valid(node)) {
@@ -213,7 +231,7 @@ int mux_epoll_ctl(int epfd, int op, int fd, struct accel_sock *s, struct epoll_e
 			rc = -EEXIST;
 			goto out;
 		}
-		if (!(n = free_node(ep, &index))) {
+		if (!(n = free_node(ep, s, &index))) {
 			rc = -ENOMEM;
 			goto out;
 		}
@@ -235,6 +253,7 @@ int mux_epoll_ctl(int epfd, int op, int fd, struct accel_sock *s, struct epoll_e
 		}
 		fresh_ep = NULL;
 		__atomic_store_n(&n->active, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&s->ep_hint, index + 1, __ATOMIC_RELAXED);
 		if (index == ep->n_nodes)
 			__atomic_store_n(&ep->n_nodes, index + 1, __ATOMIC_RELEASE);
 	} else if (!n) {

@@ -158,6 +158,7 @@ struct accel_sock *sock_register(int fd, int domain, int type, int protocol)
 	s->rule = NULL;
 	s->reason = ACCEL_REASON_undecided;
 	s->ep = NULL;
+	s->ep_hint = 0;
 	memset(s->ep_regs, 0, sizeof(s->ep_regs));
 	stats_sock_open(s, fd);
 	__atomic_add_fetch(&s->gen, 1, __ATOMIC_RELEASE);

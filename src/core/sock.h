@@ -46,6 +46,8 @@ struct accel_sock {
 	uint32_t next_free;           /* pool link (index + 1), 0: end */
 	uint32_t gen;                 /* bumped each time the object is handed out */
 	struct mux_ep *ep;            /* an epoll fd with offloaded members */
+	uint32_t ep_hint;             /* index + 1 of its node in the last epoll set
+				       * it joined (a hint, checked before use) */
 	struct sock_ep_reg ep_regs[SOCK_EP_REGS];
 	/* Counters, bumped on the data path: slot->counters. */
 	uint64_t *ctr;

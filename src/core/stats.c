@@ -199,11 +199,12 @@ static void head_fill(struct accel_stats_head *h, pid_t pid, uint32_t nslots)
 	__atomic_store_n(&h->magic, ACCEL_STATS_MAGIC, __ATOMIC_RELEASE);
 }
 
+/* 0 made, 1 nothing to publish (turned off), -errno. */
 static int seg_create(void)
 {
 	uint32_t nslots = (uint32_t)accel_params.stats_fd_num;
 	if (!accel_params.stats_shmem_dir[0] || !nslots)
-		return -ENOENT;
+		return 1;
 	size_t size = sizeof(struct accel_stats_head) + (size_t)nslots * sizeof(struct accel_stats_sock);
 	pid_t pid = self_pid();
 	int fd = seg_open_file(pid, seg.path, sizeof(seg.path), 1);
@@ -245,16 +246,15 @@ static struct accel_stats_head *seg_get(void)
 		return NULL; /* another thread is making it: this socket goes without */
 	int saved = errno;
 	int rc = seg_create();
-	if (rc < 0 && rc != -ENOENT)
-		log_warn("ACCEL_STATS_SHMEM_DIR=%s: no statistics segment (%s%s); accel-stat will "
+	if (rc < 0)
+		log_warn("ACCEL_STATS_SHMEM_DIR=%s: no statistics segment (%s); accel-stat will "
 			 "not see this process", accel_params.stats_shmem_dir,
 			 rc == -EPERM ? "its libaccel-UID directory belongs to another user or is "
 					"open to others"
-				      : strerror(-rc),
-			 "");
-	__atomic_store_n(&seg.state, rc < 0 ? SEG_OFF : SEG_READY, __ATOMIC_RELEASE);
+				      : strerror(-rc));
+	__atomic_store_n(&seg.state, rc ? SEG_OFF : SEG_READY, __ATOMIC_RELEASE);
 	errno = saved;
-	return rc < 0 ? NULL : seg.head;
+	return rc ? NULL : seg.head;
 }
 
 static struct accel_stats_sock *slot_take(struct accel_stats_head *h)

@@ -635,6 +635,30 @@ static void test_refused_symlink(void **state)
 	check_refused(other);
 }
 
+/* A directory that does not exist: said (a warning), not silently ignored,
+ * and sockets work on. */
+static void test_missing_dir(void **state)
+{
+	(void)state;
+	char missing[PATH_MAX];
+	snprintf(missing, sizeof(missing), "%s/no/such/dir", t.dir);
+	snprintf(accel_params.stats_shmem_dir, sizeof(accel_params.stats_shmem_dir), "%s", missing);
+	char log_path[PATH_MAX];
+	snprintf(log_path, sizeof(log_path), "%s/log", t.dir);
+	struct log_settings ls = { .level = ACCEL_LOG_WARN, .file = log_path };
+	log_configure(&ls);
+	int fd;
+	struct accel_sock *a = open_sock(SOCK_STREAM, &fd);
+	assert_ptr_equal(a->slot, &a->local_slot);
+	struct log_settings quiet = { .level = ACCEL_LOG_ERROR };
+	log_configure(&quiet);
+	char *text = slurp(log_path);
+	assert_non_null(strstr(text, "ACCEL_STATS_SHMEM_DIR="));
+	assert_non_null(strstr(text, "no statistics segment (No such file or directory)"));
+	free(text);
+	assert_int_equal(access(missing, F_OK), -1);
+}
+
 /* ---- 6. ACCEL_STATS_FILE ---- */
 
 static void test_stats_file(void **state)
@@ -1053,6 +1077,7 @@ int main(void)
 		T(test_refused_world_open),
 		T(test_refused_other_owner),
 		T(test_refused_symlink),
+		T(test_missing_dir),
 		T(test_stats_file),
 		T(test_reasons),
 		T(test_fork),

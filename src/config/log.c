@@ -61,8 +61,7 @@ static const char *level_color(int level)
 	return "";
 }
 
-/* Expand a single "%d" into the pid. */
-static void expand_path(char *dst, size_t size, const char *src, int pid)
+void log_expand_pid(char *dst, size_t size, const char *src, int pid)
 {
 	const char *p = strstr(src, "%d");
 	if (!p) {
@@ -85,7 +84,7 @@ void log_configure(const struct log_settings *s)
 	lg.file_wanted = s->file && s->file[0];
 	if (lg.file_wanted) {
 		snprintf(lg.tmpl, sizeof(lg.tmpl), "%s", s->file);
-		expand_path(lg.path, sizeof(lg.path), s->file, lg.pid);
+		log_expand_pid(lg.path, sizeof(lg.path), s->file, lg.pid);
 	}
 }
 
@@ -97,7 +96,7 @@ void log_after_fork(void)
 		int fd = __atomic_exchange_n(&lg.fd, -1, __ATOMIC_ACQ_REL);
 		if (fd >= 0)
 			syscall(SYS_close, fd);
-		expand_path(lg.path, sizeof(lg.path), lg.tmpl, lg.pid);
+		log_expand_pid(lg.path, sizeof(lg.path), lg.tmpl, lg.pid);
 	}
 }
 

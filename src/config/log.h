@@ -9,6 +9,7 @@
 #define ACCEL_CONFIG_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 /* Internal scale: user numbers 0..6 are these divided by 10. */
 enum accel_loglevel {
@@ -53,6 +54,9 @@ void log_always(const char *tag, const char *fmt, ...) __attribute__((format(pri
 /* The program closed or replaced `fd`: if it was the log file, stop using it. */
 void log_fd_released(int fd);
 void log_fd_range_released(unsigned int first, unsigned int last);
+/* A file name template: its first "%d" becomes pid (ACCEL_LOG_FILE,
+ * ACCEL_STATS_FILE). */
+void log_expand_pid(char *dst, size_t size, const char *src, int pid);
 /*
  * Move fd (close-on-exec) near the top of the descriptor limit, out of the
  * low numbers programs expect to own and pick for dup2; returns the new

@@ -31,18 +31,6 @@
 #include "sock.h"
 #include "stats.h"
 
-static const char *const reason_texts[] = {
-#define REASON_TEXT_(name, text) text,
-	ACCEL_STATS_REASONS(REASON_TEXT_)
-#undef REASON_TEXT_
-};
-
-static const char *const counter_names[] = {
-#define COUNTER_NAME_(name, doc) #name,
-	ACCEL_STATS_COUNTERS(COUNTER_NAME_)
-#undef COUNTER_NAME_
-};
-
 enum { SEG_NONE, SEG_CREATING, SEG_READY, SEG_OFF };
 
 static struct {
@@ -56,7 +44,8 @@ static struct {
 
 const char *stats_reason_text(unsigned int reason)
 {
-	return reason < ACCEL_STATS_NREASONS ? reason_texts[reason] : "";
+	const char *text = accel_stats_reason_text(reason);
+	return text ? text : "";
 }
 
 static pid_t self_pid(void)
@@ -476,16 +465,11 @@ void stats_rx_zero(struct accel_sock *s, const struct msghdr *msg)
  */
 static int stats_file(void)
 {
-	pid_t pid = self_pid();
 	const char *tmpl = accel_params.stats_file;
 	if (!tmpl[0])
 		return -1;
 	char path[PATH_MAX];
-	const char *p = strstr(tmpl, "%d");
-	if (p)
-		snprintf(path, sizeof(path), "%.*s%d%s", (int)(p - tmpl), tmpl, (int)pid, p + 2);
-	else
-		snprintf(path, sizeof(path), "%s", tmpl);
+	log_expand_pid(path, sizeof(path), tmpl, (int)self_pid());
 	int saved = errno;
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd >= 0)
@@ -523,7 +507,7 @@ static void report(const struct accel_sock *s)
 			 t->proto == IPPROTO_UDP ? "udp" : "tcp", t->family == AF_INET6 ? "6" : "",
 			 la, pa, t->engine);
 	for (int i = 0; i < ACCEL_STATS_NCOUNTERS && n < (int)sizeof(line); i++)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s=%llu", counter_names[i],
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s=%llu", accel_stats_counter_name((unsigned int)i),
 			      (unsigned long long)t->counters[i]);
 	if (n >= (int)sizeof(line) - 1)
 		n = (int)sizeof(line) - 2;

@@ -80,6 +80,50 @@ enum accel_stats_reason {
 };
 #define ACCEL_STATS_MAX_REASONS 32
 
+/*
+ * Names and texts from the lists above, for the library (log, stats file)
+ * and accel-stat alike; NULL for a number this version does not know.
+ */
+static inline const char *accel_stats_counter_name(unsigned int i)
+{
+	static const char *const names[] = {
+#define ACCEL_STATS_STR_(name, doc) #name,
+		ACCEL_STATS_COUNTERS(ACCEL_STATS_STR_)
+#undef ACCEL_STATS_STR_
+	};
+	return i < ACCEL_STATS_NCOUNTERS ? names[i] : NULL;
+}
+
+static inline const char *accel_stats_counter_doc(unsigned int i)
+{
+	static const char *const docs[] = {
+#define ACCEL_STATS_STR_(name, doc) doc,
+		ACCEL_STATS_COUNTERS(ACCEL_STATS_STR_)
+#undef ACCEL_STATS_STR_
+	};
+	return i < ACCEL_STATS_NCOUNTERS ? docs[i] : NULL;
+}
+
+static inline const char *accel_stats_reason_name(unsigned int i)
+{
+	static const char *const names[] = {
+#define ACCEL_STATS_STR_(name, text) #name,
+		ACCEL_STATS_REASONS(ACCEL_STATS_STR_)
+#undef ACCEL_STATS_STR_
+	};
+	return i < ACCEL_STATS_NREASONS ? names[i] : NULL;
+}
+
+static inline const char *accel_stats_reason_text(unsigned int i)
+{
+	static const char *const texts[] = {
+#define ACCEL_STATS_STR_(name, text) text,
+		ACCEL_STATS_REASONS(ACCEL_STATS_STR_)
+#undef ACCEL_STATS_STR_
+	};
+	return i < ACCEL_STATS_NREASONS ? texts[i] : NULL;
+}
+
 /* Connection states, numbered as the kernel's TCP states (/proc/net/tcp). */
 enum accel_stats_state {
 	ACCEL_STATE_NONE = 0, /* created, not connected or listening */

@@ -19,26 +19,6 @@
 
 #include "accel_stat.h"
 
-static const char *const counter_names[] = {
-#define ASTAT_NAME_(name, doc) #name,
-	ACCEL_STATS_COUNTERS(ASTAT_NAME_)
-#undef ASTAT_NAME_
-};
-static const char *const counter_docs[] = {
-#define ASTAT_DOC_(name, doc) doc,
-	ACCEL_STATS_COUNTERS(ASTAT_DOC_)
-#undef ASTAT_DOC_
-};
-static const char *const reason_names[] = {
-#define ASTAT_NAME_(name, text) #name,
-	ACCEL_STATS_REASONS(ASTAT_NAME_)
-#undef ASTAT_NAME_
-};
-static const char *const reason_texts[] = {
-#define ASTAT_TEXT_(name, text) text,
-	ACCEL_STATS_REASONS(ASTAT_TEXT_)
-#undef ASTAT_TEXT_
-};
 /* The kernel's TCP states, by number. */
 static const char *const state_names[] = {
 	"",	   "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1",
@@ -50,23 +30,26 @@ static const char *const rate_names[ASTAT_NRATES] = { "in_msgs", "in_bytes", "ou
 
 const char *astat_counter_name(unsigned int counter)
 {
-	return counter < ACCEL_STATS_NCOUNTERS ? counter_names[counter] : "unknown";
+	const char *name = accel_stats_counter_name(counter);
+	return name ? name : "unknown";
 }
 
 const char *astat_counter_doc(unsigned int counter)
 {
-	return counter < ACCEL_STATS_NCOUNTERS ? counter_docs[counter] : "";
+	const char *doc = accel_stats_counter_doc(counter);
+	return doc ? doc : "";
 }
 
 const char *astat_reason_name(unsigned int reason)
 {
-	return reason < ACCEL_STATS_NREASONS ? reason_names[reason] : "unknown";
+	const char *name = accel_stats_reason_name(reason);
+	return name ? name : "unknown";
 }
 
 const char *astat_reason_text(unsigned int reason)
 {
-	return reason < ACCEL_STATS_NREASONS ? reason_texts[reason]
-					     : "a reason this accel-stat does not know";
+	const char *text = accel_stats_reason_text(reason);
+	return text ? text : "a reason this accel-stat does not know";
 }
 
 const char *astat_state_name(int proto, int state)
@@ -341,7 +324,7 @@ void astat_print_totals(FILE *out, const struct astat_snapshot *snap, const stru
 			if (h->reasons[r])
 				used += (size_t)snprintf(buf + used, sizeof(buf) - used,
 							 "%s%s=%" PRIu64, used ? " " : "",
-							 reason_names[r], h->reasons[r]);
+							 astat_reason_name(r), h->reasons[r]);
 		table_cell(&t, used ? buf : "-");
 	}
 	table_print(out, &t);
@@ -419,8 +402,8 @@ int astat_print_socket(FILE *out, const struct astat_snapshot *snap, const struc
 		char rate[32] = "";
 		if (v->rates && s->has_rates && rate_of[c])
 			snprintf(rate, sizeof(rate), "%.0f/s", s->rates[rate_of[c] - 1]);
-		fprintf(out, "  %-16s %20" PRIu64 "%*s  %s\n", counter_names[c], pub->counters[c],
-			v->rates ? 14 : 0, rate, counter_docs[c]);
+		fprintf(out, "  %-16s %20" PRIu64 "%*s  %s\n", astat_counter_name(c), pub->counters[c],
+			v->rates ? 14 : 0, rate, astat_counter_doc(c));
 	}
 	return 0;
 }
@@ -519,7 +502,7 @@ static void json_sock(FILE *out, const struct astat_sock *s, const struct astat_
 		fputs(",\"peer\":null", out);
 	fprintf(out, ",\"inode\":%" PRIu64 ",\"counters\":{", s->pub.inode);
 	for (unsigned int c = 0; c < ACCEL_STATS_NCOUNTERS; c++)
-		fprintf(out, "%s\"%s\":%" PRIu64, c ? "," : "", counter_names[c],
+		fprintf(out, "%s\"%s\":%" PRIu64, c ? "," : "", astat_counter_name(c),
 			s->pub.counters[c]);
 	fputc('}', out);
 	if (v->rates && s->has_rates) {
@@ -547,7 +530,7 @@ static void json_proc(FILE *out, const struct astat_proc *p, const struct astat_
 		",\"offloaded\":%" PRIu64 ",\"unpublished\":%" PRIu64 ",\"reasons\":{",
 		h->start_time, h->created_ns, h->sockets, h->offloaded, h->unpublished);
 	for (unsigned int r = 1; r < ACCEL_STATS_NREASONS; r++)
-		fprintf(out, "%s\"%s\":%" PRIu64, r > 1 ? "," : "", reason_names[r], h->reasons[r]);
+		fprintf(out, "%s\"%s\":%" PRIu64, r > 1 ? "," : "", astat_reason_name(r), h->reasons[r]);
 	fputs("},\"sockets\":[", out);
 	int first = 1;
 	for (size_t i = 0; i < p->nsocks; i++) {

@@ -111,7 +111,7 @@ static void seg_sweep(int dfd, uint64_t pidns)
 			ssize_t got = pread(fd, &h, sizeof(h), 0);
 			libc.close(fd);
 			if (got == (ssize_t)sizeof(h) && h.magic == ACCEL_STATS_MAGIC &&
-			    h.version == ACCEL_STATS_VERSION && h.pid == pid && h.pidns == pidns)
+			    h.pid == pid && h.pidns == pidns)
 				unlinkat(dfd, d->name, 0);
 		}
 	}

@@ -6,6 +6,11 @@
  * share; any change to a structure or a list below bumps
  * ACCEL_STATS_VERSION, and a reader of another version says so rather than
  * misreading. Plain data only: no pointers, fixed-width fields.
+ *
+ * The writer's identity keeps its place in every version: magic at offset
+ * 0, version at 8, pid at 32, start_time at 40 and pidns at 400 (0 in
+ * version 1) of struct accel_stats_head. With them a reader of any version
+ * tells a segment whose writer is gone, and removes it.
  */
 #ifndef ACCEL_CORE_STATS_LAYOUT_H
 #define ACCEL_CORE_STATS_LAYOUT_H
@@ -183,6 +188,11 @@ struct accel_stats_sock {
 _Static_assert(ACCEL_STATS_NCOUNTERS <= ACCEL_STATS_MAX_COUNTERS, "too many counters");
 _Static_assert(ACCEL_STATS_NREASONS <= ACCEL_STATS_MAX_REASONS, "too many reasons");
 _Static_assert(sizeof(struct accel_stats_head) % 64 == 0, "header is whole cache lines");
+_Static_assert(offsetof(struct accel_stats_head, version) == 8 &&
+		       offsetof(struct accel_stats_head, pid) == 32 &&
+		       offsetof(struct accel_stats_head, start_time) == 40 &&
+		       offsetof(struct accel_stats_head, pidns) == 400,
+	       "the writer's identity keeps its place in every version");
 _Static_assert(sizeof(struct accel_stats_sock) % 64 == 0, "slot is whole cache lines");
 _Static_assert(offsetof(struct accel_stats_sock, counters) + ACCEL_STAT_tx_bytes * 8 == 128,
 	       "send counters start a cache line");

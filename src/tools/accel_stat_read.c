@@ -423,6 +423,10 @@ static int seg_read(struct seg *s, struct astat_proc *out)
 		return 1;
 	}
 	if (h->version != ACCEL_STATS_VERSION) {
+		/* The identity is where every version keeps it (stats_layout.h):
+		 * a dead writer's segment goes, whatever its version. */
+		if (h->pid == s->pid && !astat_head_alive(h))
+			return seg_stale(s);
 		report(s->err, s->dirpath, s->name,
 		       "statistics segment version %u, this accel-stat reads version %d; skipped",
 		       h->version, ACCEL_STATS_VERSION);

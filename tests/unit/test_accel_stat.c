@@ -246,7 +246,7 @@ static void test_segments(void **state)
 {
 	struct fixture *f = *state;
 	own_segment(f, "server");
-	char stale[256], older[256], reused[256], v2[256], shortf[256], other[256];
+	char stale[256], older[256], reused[256], v2[256], v2gone[256], shortf[256], other[256];
 
 	struct accel_stats_head h;
 	head_make(&h, reaped_pid(), 4, 0, "gone");
@@ -268,6 +268,11 @@ static void test_segments(void **state)
 	segment_write(f, 4243, &h, NULL, 0, 0);
 	path_of(f, 4243, h.pid, v2, sizeof(v2));
 
+	head_make(&h, reaped_pid(), 4, 0, "gone, other version");
+	h.version = ACCEL_STATS_VERSION + 1;
+	segment_write(f, 4243, &h, NULL, 0, 0);
+	path_of(f, 4243, h.pid, v2gone, sizeof(v2gone));
+
 	head_make(&h, getpid(), 4, 0, "short");
 	segment_write(f, 4244, &h, NULL, 0, 100);
 	path_of(f, 4244, h.pid, shortf, sizeof(shortf));
@@ -288,6 +293,7 @@ static void test_segments(void **state)
 	assert_false(exists(older));
 	assert_false(exists(reused));
 	assert_true(exists(v2));
+	assert_false(exists(v2gone)); /* the identity is readable in any version */
 	assert_true(exists(shortf));
 	assert_true(exists(other));
 	char want[512];

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # What the shm engine gains on one host: sockperf ping-pong and throughput and
 # redis-benchmark over 127.0.0.1, kernel vs both ends under libaccel, next to the
-# bare shared-memory ring (bench/ring_pingpong). Run from a build directory after
-# `make`; see usage(). Starts only servers it stops again by PID.
+# bare shared-memory ring (bench/ring_pingpong: polled, yielding on one CPU and
+# blocking round trips, and a 64 B stream run right after each libaccel
+# throughput run). Run from a build directory after `make`; see usage(). Starts
+# only servers it stops again by PID.
 set -u
 
 usage() {
@@ -303,6 +305,7 @@ echo "$(nproc) CPUs, allowed $allowed; runs per side and test: $rounds, sides al
 
 ring_busy=
 ring_bell=
+ring_yield=
 run_ring() {
 	new_test ring
 	echo "bench/ring_pingpong: 64 B round trip over bare shared-memory rings, runs: $rounds x $ring_trips"
@@ -316,15 +319,32 @@ run_ring() {
 		fi
 		b=$(figure "$log" 's/.*rings (busy polling) *\([0-9][0-9.]*\) ns.*/\1/p') || return 1
 		d=$(figure "$log" 's/.*rings, blocking (doorbell, 1 CPU) *\([0-9][0-9.]*\) ns.*/\1/p') || return 1
+		y=$(figure "$log" 's/.*rings, yielding (1 CPU) *\([0-9][0-9.]*\) ns.*/\1/p') || return 1
 		ring_busy="$ring_busy $b"
 		ring_bell="$ring_bell $d"
+		ring_yield="$ring_yield $y"
 		r=$((r + 1))
 	done
 	# The limit: noise only ever adds, so the best run is the estimate.
 	ring_best=$(echo "$ring_busy" | awk '{ m = $1; for (i = 2; i <= NF; i++) if ($i < m) m = $i; printf "%.3f", m / 1000 }')
 	bell_best=$(echo "$ring_bell" | awk '{ m = $1; for (i = 2; i <= NF; i++) if ($i < m) m = $i; printf "%.3f", m / 1000 }')
+	yield_best=$(echo "$ring_yield" | awk '{ m = $1; for (i = 2; i <= NF; i++) if ($i < m) m = $i; printf "%.3f", m / 1000 }')
 	echo "  busy polling (two processes, unpinned)  best $ring_best us   runs (ns):$ring_busy"
+	echo "  yielding, sched_yield (one CPU)         best $yield_best us   runs (ns):$ring_yield"
 	echo "  blocking, doorbell (one CPU)            best $bell_best us   runs (ns):$ring_bell"
+}
+
+# ring_stream: appends one bare-ring stream rate (64 B messages, msg/s) to
+# mps_ring, the server's and the client's CPUs as in the sockperf runs.
+ring_stream() {
+	log=$logdir/stream.log
+	if ! timeout 120 taskset -c "$srv_cpu,$cli_cpu" "$ring" stream 10000000 >"$log" 2>&1 </dev/null; then
+		echo "loopback.sh: $ring stream failed; log:" >&2
+		sed 's/^/  /' "$log" >&2
+		return 1
+	fi
+	m=$(figure "$log" 's/.*rings, stream *\([0-9][0-9.]*\) msg\/s.*/\1/p') || return 1
+	mps_ring="$mps_ring $m"
 }
 
 # ---- sockperf ping-pong ----------------------------------------------------------
@@ -410,6 +430,17 @@ run_blocking() {
 	ping_pong block "" "--mps 10000000" || return 1
 	target "ping-pong, blocking, one CPU" "$(awk -v a="$pp_a" -v k="$pp_k" 'BEGIN { print a / k }')" \
 		le 0.1 "libaccel/kernel <= 0.1"
+	if [ -n "$ring_yield" ]; then
+		# Two processes on one CPU: every round trip is two context switches,
+		# whatever carries the bytes; the bare ring's yielding figure is that floor.
+		awk -v a="$pp_a" -v b="$yield_best" -v k="$pp_k" 'BEGIN {
+			printf "  bare ring, yielding  %9.3f us   libaccel/bare %.2fx   (bare ring/kernel %.3f: the floor on one CPU)\n", b, a / b, b / k
+		}'
+		target "ping-pong, blocking, one CPU" "$(awk -v a="$pp_a" -v b="$yield_best" 'BEGIN { print a / b }')" \
+			le 2 "libaccel/bare ring <= 2"
+		target "  (bare ring alone, one CPU)" "$(awk -v b="$yield_best" -v k="$pp_k" 'BEGIN { print b / k }')" \
+			le 0.1 "bare ring/kernel <= 0.1"
+	fi
 
 	echo "the same with ACCEL_WAIT_YIELD=0 (sleep at once: every wake-up is the kernel's), both ends on CPU $cpus"
 	ping_pong sleep "" "--mps 10000000" || return 1
@@ -473,12 +504,18 @@ run_throughput() {
 		mps_libaccel=
 		mbs_kernel=
 		mbs_libaccel=
+		mps_ring=
 		r=1
 		while [ $r -le "$rounds" ]; do
 			if [ $((r % 2)) -eq 1 ]; then order="kernel libaccel"; else order="libaccel kernel"; fi
 			for side in $order; do
 				if [ "$side" = kernel ]; then port=$port_k; else port=$port_a; fi
 				tp_round "$side" "$port" "$size" || return 1
+				# The bare ring right after libaccel's run: the two CPUs'
+				# distance (this VM moves them) is the same for both.
+				if [ "$size" = 64 ] && [ "$side" = libaccel ] && wanted ring; then
+					ring_stream || return 1
+				fi
 			done
 			r=$((r + 1))
 		done
@@ -494,6 +531,15 @@ run_throughput() {
 			echo "    per-run msg/s, libaccel:$mps_libaccel"
 			target "throughput 64 B, msg/s" "$(awk -v a="$a" -v k="$k" 'BEGIN { print a / k }')" \
 				ge 10 "libaccel/kernel >= 10"
+			if [ -n "$mps_ring" ]; then
+				b=$(mean "$mps_ring")
+				awk -v k="$k" -v a="$a" -v b="$b" 'BEGIN {
+					printf "    bare ring%12.0f msg/s   libaccel/bare %.2f   bare/kernel %.2fx\n", b, a / b, b / k
+				}'
+				echo "    per-run msg/s, bare ring (each right after libaccel's run):$mps_ring"
+				target "  (bare ring alone, 64 B)" "$(awk -v b="$b" -v k="$k" 'BEGIN { print b / k }')" \
+					ge 10 "bare ring/kernel >= 10"
+			fi
 		else
 			k=$(mean "$mbs_kernel")
 			a=$(mean "$mbs_libaccel")

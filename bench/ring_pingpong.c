@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * bench/ring_pingpong: the limit a same-host engine can reach. Two
+ * bench/ring_pingpong: the limits a same-host engine can reach. Two
  * processes bounce a 64-byte message over a pair of shared-memory rings
- * (busy polling, one CPU each), and, in the same run, over kernel TCP on
+ * (busy polling, one CPU each; and both on one CPU, a waiting side giving
+ * the CPU away with sched_yield), and, in the same run, over kernel TCP on
  * loopback (blocking, TCP_NODELAY, both on one CPU: on this kind of VM a
  * wake-up across CPUs costs tens of microseconds, so this is the kernel's
- * best case); prints the round-trip time of each and the ratio.
- * Usage: ring_pingpong [ROUND_TRIPS]
+ * best case); prints the round-trip time of each and the ratio. Then one
+ * process streams 64-byte messages to the other (one CPU each) through a
+ * bare ring: the message rate no engine on these rings can pass.
+ * Usage: ring_pingpong [ROUND_TRIPS [MESSAGES]]
+ *        ring_pingpong stream [MESSAGES]   (the stream only)
  */
 #include "config.h"
 
@@ -36,8 +40,9 @@ static double now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-/* Spin until a whole message is in, or give up after `limit` seconds. */
-static int ring_recv(struct shm_ring_end *e, char *buf, double deadline)
+/* Spin (or, with `yield`, give the CPU away) until a whole message is
+ * in, or give up at `deadline`. */
+static int ring_recv(struct shm_ring_end *e, char *buf, double deadline, int yield)
 {
 	size_t got = 0;
 	unsigned int spins = 0;
@@ -45,7 +50,11 @@ static int ring_recv(struct shm_ring_end *e, char *buf, double deadline)
 		struct iovec iov = { buf + got, MSG - got };
 		size_t n = shm_ring_read(e, &iov, 1, 0);
 		got += n;
-		if (!n && ++spins % 4096 == 0 && now_ns() > deadline)
+		if (n)
+			continue;
+		if (yield)
+			sched_yield();
+		if (++spins % (yield ? 64 : 4096) == 0 && now_ns() > deadline)
 			return -1;
 	}
 	return 0;
@@ -61,7 +70,13 @@ static int ring_send(struct shm_ring_end *e, const char *buf)
 	return 0;
 }
 
-static double bench_rings(long n)
+static void pin(int cpu);
+static int last_cpu(cpu_set_t *all);
+
+/* Round trips over two bare rings; `yield`: both ends on one CPU, a
+ * waiting end calls sched_yield (two context switches per round trip, and
+ * no signal, doorbell or sleep: the floor of any blocking wait there). */
+static double bench_rings(long n, int yield)
 {
 	size_t one = shm_ring_bytes(RING);
 	char *m = mmap(NULL, 2 * one, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -76,10 +91,14 @@ static double bench_rings(long n)
 	shm_ring_attach(&ping_rx, (struct shm_ring *)(m + one), one);
 	char buf[MSG] = "ping";
 	double deadline = now_ns() + 60e9;
+	cpu_set_t all;
+	if (yield)
+		pin(last_cpu(&all));
 	pid_t pid = fork();
 	if (pid == 0) {
 		for (long i = 0; i < n + 1000; i++)
-			if (ring_recv(&pong_rx, buf, deadline) < 0 || ring_send(&pong_tx, buf) < 0)
+			if (ring_recv(&pong_rx, buf, deadline, yield) < 0 ||
+			    ring_send(&pong_tx, buf) < 0)
 				_exit(1);
 		_exit(0);
 	}
@@ -88,7 +107,7 @@ static double bench_rings(long n)
 		if (i == 1000)
 			t0 = now_ns(); /* after a warm-up */
 		ring_send(&ping_tx, buf);
-		if (ring_recv(&ping_rx, buf, deadline) < 0) {
+		if (ring_recv(&ping_rx, buf, deadline, yield) < 0) {
 			kill(pid, SIGKILL);
 			break;
 		}
@@ -97,7 +116,66 @@ static double bench_rings(long n)
 	int status;
 	waitpid(pid, &status, 0);
 	munmap(m, 2 * one);
+	if (yield)
+		sched_setaffinity(0, sizeof(all), &all);
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? rtt : -1;
+}
+
+/* Messages per second: one process writes `n` 64-byte messages into a bare
+ * ring (spinning while it is full), the other reads whatever is there into
+ * a 64 KiB buffer, each on a CPU of its own (the first and the last
+ * allowed, as the sockperf throughput runs place them). */
+static double bench_stream(long n)
+{
+	enum { STREAM_RING = 256 * 1024, READ_BUF = 64 * 1024 };
+	size_t one = shm_ring_bytes(STREAM_RING);
+	struct shm_ring *r =
+		mmap(NULL, one, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED)
+		return -1;
+	shm_ring_init(r, STREAM_RING);
+	struct shm_ring_end tx, rx;
+	shm_ring_attach(&tx, r, one);
+	shm_ring_attach(&rx, r, one);
+	cpu_set_t all;
+	int last = last_cpu(&all), first = last;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &all)) {
+			first = c;
+			break;
+		}
+	double deadline = now_ns() + 60e9;
+	pid_t pid = fork();
+	if (pid == 0) {
+		static char in[READ_BUF];
+		pin(first);
+		uint64_t want = (uint64_t)n * MSG, got = 0;
+		unsigned int spins = 0;
+		while (got < want) {
+			struct iovec iov = { in, sizeof(in) };
+			size_t k = shm_ring_read(&rx, &iov, 1, 0);
+			got += k;
+			if (!k && ++spins % 4096 == 0 && now_ns() > deadline)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	pin(last);
+	char msg[MSG] = "stream";
+	double t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		struct iovec iov = { msg, MSG };
+		unsigned int spins = 0;
+		while (!shm_ring_write(&tx, &iov, 1))
+			if (++spins % 4096 == 0 && now_ns() > deadline)
+				break;
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	double secs = (now_ns() - t0) / 1e9;
+	munmap(r, one);
+	sched_setaffinity(0, sizeof(all), &all);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? (double)n / secs : -1;
 }
 
 static void pin(int cpu)
@@ -235,13 +313,30 @@ static double bench_tcp(long n)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "stream")) {
+		long msgs = argc > 2 ? atol(argv[2]) : 10000000;
+		double stream = bench_stream(msgs > 0 ? msgs : 1);
+		if (stream < 0) {
+			fprintf(stderr, "ring_pingpong: the stream failed\n");
+			return 1;
+		}
+		printf("  rings, stream                         %8.0f msg/s (%ld messages)\n", stream,
+		       msgs > 0 ? msgs : 1);
+		return 0;
+	}
 	long n = argc > 1 ? atol(argv[1]) : 200000;
+	long msgs = argc > 2 ? atol(argv[2]) : 10000000;
 	if (n < 1)
 		n = 1;
-	double tcp = bench_tcp(n / 10 > 0 ? n / 10 : 1);
-	double ring = bench_rings(n);
-	double conn = bench_conn(n / 10 > 0 ? n / 10 : 1);
-	if (tcp < 0 || ring < 0 || conn < 0) {
+	if (msgs < 1)
+		msgs = 1;
+	long tenth = n / 10 > 0 ? n / 10 : 1;
+	double tcp = bench_tcp(tenth);
+	double ring = bench_rings(n, 0);
+	double yield = bench_rings(tenth, 1);
+	double conn = bench_conn(tenth);
+	double stream = bench_stream(msgs);
+	if (tcp < 0 || ring < 0 || yield < 0 || conn < 0 || stream < 0) {
 		fprintf(stderr, "ring_pingpong: a run failed\n");
 		return 1;
 	}
@@ -250,7 +345,11 @@ int main(int argc, char **argv)
 	       n / 10);
 	printf("  shared-memory rings (busy polling)    %8.0f ns   (%ld round trips)\n", ring, n);
 	printf("  ratio rings/kernel                    %8.3f\n", ring / tcp);
+	printf("  rings, yielding (1 CPU)               %8.0f ns   (%ld round trips, ratio %.3f)\n",
+	       yield, tenth, yield / tcp);
 	printf("  rings, blocking (doorbell, 1 CPU)     %8.0f ns   (%ld round trips, ratio %.3f)\n",
-	       conn, n / 10, conn / tcp);
+	       conn, tenth, conn / tcp);
+	printf("64-byte messages streamed through a ring, one CPU each\n");
+	printf("  rings, stream                         %8.0f msg/s (%ld messages)\n", stream, msgs);
 	return 0;
 }

@@ -263,7 +263,7 @@ static void test_segments(void **state)
 	segment_write(f, 4242, &h, NULL, 0, 0);
 	path_of(f, 4242, h.pid, reused, sizeof(reused));
 
-	head_make(&h, getppid(), 4, 0, "newer");
+	head_make(&h, getpid(), 4, 0, "newer"); /* alive: this very process */
 	h.version = ACCEL_STATS_VERSION + 1;
 	segment_write(f, 4243, &h, NULL, 0, 0);
 	path_of(f, 4243, h.pid, v2, sizeof(v2));

@@ -6,8 +6,9 @@
  * set too, under a key only libaccel uses (a tag no user pointer carries,
  * and the node's index). epoll_wait scans the nodes' readiness from memory,
  * then asks the kernel; it sleeps only after arming every node, so a
- * doorbell wakes it. Nesting depth is the program's own. Control calls take
- * a lock; epoll_wait takes none.
+ * doorbell wakes it. A member added or changed while a thread sleeps is
+ * armed for it at once, as the kernel would wake that thread. Nesting depth
+ * is the program's own. Control calls take a lock; epoll_wait takes none.
  */
 #include "config.h"
 
@@ -29,6 +30,7 @@ struct ep_node {
 	int active;            /* registered (DEL clears it; the node is reused) */
 	int fired;             /* EPOLLONESHOT reported: silent until EPOLL_CTL_MOD */
 	int gone;              /* its wait fds left the set (peer gone) */
+	int kicked;            /* its doorbell watched for EPOLLOUT too, to wake a sleeper */
 	unsigned int last_rev; /* for edge-triggered: last readiness seen */
 	unsigned long last_prog;
 };
@@ -203,6 +205,26 @@ static unsigned int index_of(struct mux_ep *ep, const struct ep_node *n)
 	return 0;
 }
 
+/*
+ * A ring node was added or changed while a thread of the process may sleep
+ * armed (in this set, or in one it is nested in): the kernel would wake
+ * that thread for the node, so arm the node for it, and if it is ready
+ * already, wake the sleeper: its doorbell, always writable, is watched for
+ * EPOLLOUT too until an epoll_wait sees that (kernel_part puts it back).
+ * Under the set's lock.
+ */
+static void wake_sleepers_for(int epfd, struct mux_ep *ep, struct ep_node *n, unsigned int index)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* pairs with mux_sleep_begin */
+	if (!mux_sleeping() || n->gone || n->kicked || n->s->ops->kernel_readiness)
+		return;
+	uint32_t want = n->events & (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI);
+	if (!n->s->ops->arm(n->s, want))
+		return; /* its next push or pop rings the doorbell */
+	if (kernel_ctl(epfd, ep, EPOLL_CTL_MOD, n, index, EPOLLIN | EPOLLOUT) == 0)
+		n->kicked = 1;
+}
+
 int mux_epoll_ctl(int epfd, int op, int fd, struct accel_sock *s, struct epoll_event *ev)
 {
 	struct epoll_event e = { 0 };
@@ -240,7 +262,7 @@ int mux_epoll_ctl(int epfd, int op, int fd, struct accel_sock *s, struct epoll_e
 		n->fd = fd;
 		n->events = e.events;
 		n->data = e.data.u64;
-		n->fired = n->gone = 0;
+		n->fired = n->gone = n->kicked = 0;
 		n->last_rev = 0;
 		n->last_prog = s->ops->progress(s, e.events);
 		/* The kernel checks epfd, the fd and loops of nested sets here. */
@@ -256,6 +278,7 @@ int mux_epoll_ctl(int epfd, int op, int fd, struct accel_sock *s, struct epoll_e
 		__atomic_store_n(&s->ep_hint, index + 1, __ATOMIC_RELAXED);
 		if (index == ep->n_nodes)
 			__atomic_store_n(&ep->n_nodes, index + 1, __ATOMIC_RELEASE);
+		wake_sleepers_for(epfd, ep, n, index);
 	} else if (!n) {
 		rc = -ENOENT;
 	} else if (op == EPOLL_CTL_MOD) {
@@ -269,6 +292,7 @@ int mux_epoll_ctl(int epfd, int op, int fd, struct accel_sock *s, struct epoll_e
 		 * the kernel (redis flips EPOLLOUT on and off all the time). */
 		if (!n->gone && (refire || kernel_events(s, e.events) != was))
 			kernel_ctl(epfd, ep, EPOLL_CTL_MOD, n, index, kernel_events(s, e.events));
+		wake_sleepers_for(epfd, ep, n, index);
 	} else {
 		if (!n->gone)
 			kernel_ctl(epfd, ep, EPOLL_CTL_DEL, n, index, 0);
@@ -437,7 +461,18 @@ static int kernel_part(struct mux_ep *ep, int epfd, struct epoll_event *out, int
 			continue;
 		if (n->s->ops->kernel_readiness) {
 			k = kernel_node_event(epfd, ep, n, out[i].events, out, k);
-		} else if (n->s->ops->woken(n->s) && !n->gone) {
+			continue;
+		}
+		if (out[i].events & EPOLLOUT) { /* woken for a member added or changed */
+			ep_lock(ep);
+			if (node_valid(n) && n->kicked && !n->gone &&
+			    kernel_ctl(epfd, ep, EPOLL_CTL_MOD, n, index_of(ep, n), EPOLLIN) == 0)
+				n->kicked = 0;
+			ep_unlock(ep);
+		}
+		if (!(out[i].events & ~EPOLLOUT))
+			continue; /* no doorbell byte to take */
+		if (n->s->ops->woken(n->s) && !n->gone) {
 			/* The doorbell fd stays readable (peer gone): stop waking on it. */
 			ep_lock(ep);
 			if (node_valid(n) && !n->gone) {

@@ -45,6 +45,14 @@ void mux_sleep_begin(void)
 	sleep_lock_take();
 	sleepers++;
 	__atomic_store_n(&sleep_lock, 0, __ATOMIC_RELEASE);
+	/* Counted before the sets are read for arming: a thread adding a
+	 * member after this sees us (mux_sleeping), or we see the member. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+int mux_sleeping(void)
+{
+	return __atomic_load_n(&sleepers, __ATOMIC_SEQ_CST);
 }
 
 void mux_sleep_end(void (*disarm)(void *ctx), void *ctx)

@@ -40,6 +40,10 @@ void mux_sleep_begin(void);
 void mux_after_fork_child(void);
 void mux_epoll_after_fork_child(struct accel_sock *o);
 void mux_sleep_end(void (*disarm)(void *ctx), void *ctx);
+/* Whether a thread of the process sleeps armed now (or is about to): a
+ * socket added to a set, or changed, must then be armed for it. Read after
+ * a full fence: a sleeper counts itself before it arms. */
+int mux_sleeping(void);
 
 /*
  * ACCEL_WAIT_YIELD: before sleeping in the kernel, look_once(ctx,

@@ -3,8 +3,9 @@
  * Threads on one connection, as the kernel allows them: four threads each
  * sending 4 KiB records on one socket (under libaccel each arrives whole), one
  * thread sending while another receives (a 64 MiB echo, checksummed), four
- * threads blocked in accept on one listener, and a shutdown or a close by
- * one thread while another is blocked in recv or epoll_wait. The transcript
+ * threads blocked in accept on one listener, a shutdown or a close by one
+ * thread while another is blocked in recv or epoll_wait, and a member added
+ * to or changed in an epoll set while another thread sleeps on it. The transcript
  * depends only on kernel semantics. On stderr: the engine of each
  * connection (SOL_ACCEL), for the script to check.
  */
@@ -342,8 +343,85 @@ static void *count_records(void *arg)
 	return NULL;
 }
 
+struct ep_sleeper {
+	int ep;
+	int rc;
+	int fd; /* the data.fd reported */
+	unsigned int events;
+};
+
+static void *ep_sleep(void *arg)
+{
+	struct ep_sleeper *w = arg;
+	struct epoll_event ev;
+	w->rc = epoll_wait(w->ep, &ev, 1, -1);
+	w->fd = w->rc == 1 ? ev.data.fd : -1;
+	w->events = w->rc == 1 ? ev.events : 0;
+	return NULL;
+}
+
+/*
+ * A member added to (or changed in) an epoll set by one thread while
+ * another sleeps in epoll_wait on it wakes the sleeper, as on the kernel:
+ * how = 0, data comes after the ADD; 1, data was there before it; 2, a MOD
+ * adds EPOLLOUT. A sleeper still asleep 5 s later is said so, then woken by
+ * data on the set's first member.
+ */
+static void added_while_sleeping(int how)
+{
+	static const char *what[] = { "data after the ADD", "data before the ADD",
+				      "a MOD adding EPOLLOUT" };
+	int first[2], second[2];
+	tcp_pair(AF_INET, 0, first);
+	tcp_pair(AF_INET, 0, second);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = first[0] };
+	epoll_ctl(ep, EPOLL_CTL_ADD, first[0], &ev);
+	if (how == 2) {
+		ev.data.fd = second[0];
+		epoll_ctl(ep, EPOLL_CTL_ADD, second[0], &ev);
+	}
+	struct ep_sleeper w = { .ep = ep, .rc = -2 };
+	pthread_t t;
+	pthread_create(&t, NULL, ep_sleep, &w);
+	usleep(200 * 1000); /* asleep by now (past any yield phase) */
+	ev.data.fd = second[0];
+	if (how == 1) {
+		write_all(second[1], "d", 1);
+		usleep(50 * 1000);
+	}
+	if (how == 2) {
+		ev.events = EPOLLIN | EPOLLOUT;
+		epoll_ctl(ep, EPOLL_CTL_MOD, second[0], &ev);
+	} else {
+		epoll_ctl(ep, EPOLL_CTL_ADD, second[0], &ev);
+	}
+	if (how == 0)
+		write_all(second[1], "d", 1);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	int late = pthread_timedjoin_np(t, NULL, &until) != 0;
+	if (late) {
+		write_all(first[1], "x", 1);
+		pthread_join(t, NULL);
+	}
+	say("epoll_wait asleep, %s by another thread: %s, %d event(s), %s%s", what[how],
+	    late ? "STILL ASLEEP 5 s later" : "woken", w.rc,
+	    w.fd == second[0] ? "the new member " : w.fd == first[0] ? "the first member " : "",
+	    evs(w.events));
+	close(ep);
+	close(first[0]);
+	close(first[1]);
+	close(second[0]);
+	close(second[1]);
+}
+
 static void regressions(void)
 {
+	for (int how = 0; how < 3; how++)
+		added_while_sleeping(how);
+
 	int sv[2];
 	pthread_t t;
 

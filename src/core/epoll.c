@@ -31,6 +31,7 @@ struct ep_node {
 	int fired;             /* EPOLLONESHOT reported: silent until EPOLL_CTL_MOD */
 	int gone;              /* its wait fds left the set (peer gone) */
 	int kicked;            /* its doorbell watched for EPOLLOUT too, to wake a sleeper */
+	int registered;        /* its wait fds are in the kernel set (see watch) */
 	unsigned int last_rev; /* for edge-triggered: last readiness seen */
 	unsigned long last_prog;
 };
@@ -41,6 +42,7 @@ struct ep_node {
 struct mux_ep {
 	uint64_t tag;          /* high 32 bits of our keys in the kernel set */
 	int lock;
+	int epfd;              /* the program's epoll fd (the last one it used) */
 	unsigned int n_nodes;  /* nodes ever made (indexes below are valid) */
 	struct ep_node *chunks[EP_CHUNKS];
 };
@@ -206,6 +208,25 @@ static unsigned int index_of(struct mux_ep *ep, const struct ep_node *n)
 }
 
 /*
+ * A ring node's doorbell goes into the kernel set only when a thread is
+ * about to sleep on the set: until then its readiness is read from memory,
+ * so an event loop that DELs and ADDs a socket per request (redis's ae)
+ * makes no system call for it. Under the set's lock. 0, or -errno (the
+ * kernel's limit on watches): then the node cannot wake a sleeper.
+ */
+static int watch(int epfd, struct mux_ep *ep, struct ep_node *n, unsigned int index, uint32_t ev)
+{
+	if (n->registered || n->gone)
+		return 0;
+	int rc = kernel_ctl(epfd, ep, EPOLL_CTL_ADD, n, index, ev);
+	if (rc == -EEXIST) /* a fork child's registration in the shared set */
+		rc = kernel_ctl(epfd, ep, EPOLL_CTL_MOD, n, index, ev);
+	if (rc == 0)
+		n->registered = 1;
+	return rc;
+}
+
+/*
  * A ring node was added or changed while a thread of the process may sleep
  * armed (in this set, or in one it is nested in): the kernel would wake
  * that thread for the node, so arm the node for it, and if it is ready
@@ -219,8 +240,11 @@ static void wake_sleepers_for(int epfd, struct mux_ep *ep, struct ep_node *n, un
 	if (!mux_sleeping() || n->gone || n->kicked || n->s->ops->kernel_readiness)
 		return;
 	uint32_t want = n->events & (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI);
-	if (!n->s->ops->arm(n->s, want))
-		return; /* its next push or pop rings the doorbell */
+	if (watch(epfd, ep, n, index, EPOLLIN) < 0)
+		return; /* the sleepers' next round finds it (they poll: see arm_all) */
+	if (!n->s->ops->arm(n->s, want) || n->s->ops == &epoll_ops)
+		return; /* its next push or pop rings the doorbell (a nested set's
+			 * fd never reports EPOLLOUT: no kick for one ready already) */
 	if (kernel_ctl(epfd, ep, EPOLL_CTL_MOD, n, index, EPOLLIN | EPOLLOUT) == 0)
 		n->kicked = 1;
 }
@@ -262,13 +286,19 @@ int mux_epoll_ctl(int epfd, int op, int fd, struct accel_sock *s, struct epoll_e
 		n->fd = fd;
 		n->events = e.events;
 		n->data = e.data.u64;
-		n->fired = n->gone = n->kicked = 0;
+		n->fired = n->gone = n->kicked = n->registered = 0;
 		n->last_rev = 0;
 		n->last_prog = s->ops->progress(s, e.events);
-		/* The kernel checks epfd, the fd and loops of nested sets here. */
-		rc = kernel_ctl(epfd, ep, EPOLL_CTL_ADD, n, index, kernel_events(s, e.events));
-		if (rc < 0)
-			goto out;
+		/* A set's first member: the kernel checks epfd here (EBADF, EINVAL).
+		 * A listener's readiness is the kernel's; a nested set's fd is
+		 * checked for loops (ELOOP). Ring sockets wait for a sleeper (watch). */
+		if (fresh_ep || s->ops->kernel_readiness || s->ops == &epoll_ops) {
+			rc = kernel_ctl(epfd, ep, EPOLL_CTL_ADD, n, index, kernel_events(s, e.events));
+			if (rc < 0)
+				goto out;
+			n->registered = 1;
+		}
+		ep->epfd = epfd;
 		if (fresh_ep && (rc = ep_attach(epfd, ep)) < 0) {
 			kernel_ctl(epfd, ep, EPOLL_CTL_DEL, n, index, 0);
 			goto out;
@@ -294,8 +324,9 @@ int mux_epoll_ctl(int epfd, int op, int fd, struct accel_sock *s, struct epoll_e
 			kernel_ctl(epfd, ep, EPOLL_CTL_MOD, n, index, kernel_events(s, e.events));
 		wake_sleepers_for(epfd, ep, n, index);
 	} else {
-		if (!n->gone)
+		if (!n->gone && n->registered)
 			kernel_ctl(epfd, ep, EPOLL_CTL_DEL, n, index, 0);
+		n->registered = 0;
 		__atomic_store_n(&n->active, 0, __ATOMIC_RELEASE);
 	}
 out:
@@ -389,15 +420,29 @@ static int scan(struct mux_ep *ep, struct epoll_event *out, int max)
 	return k;
 }
 
-static int arm_all(struct mux_ep *ep)
+enum { ARM_READY = 1, ARM_UNWATCHED = 2 };
+
+/* Before sleeping on the set (epfd, or -1: the one it was last used by):
+ * every ring node watched by the kernel and armed. Returns ARM_READY if one
+ * is ready already, ARM_UNWATCHED if one could not be watched (the kernel's
+ * limit on watches: then the caller may sleep only briefly, and looks
+ * again). */
+static int arm_all(struct mux_ep *ep, int epfd)
 {
 	int ready = 0;
 	unsigned int count = ep_nodes(ep);
 	for (unsigned int i = 0; i < count; i++) {
 		struct ep_node *n = node_at(ep, i);
-		if (node_valid(n) && !n->s->ops->kernel_readiness && !n->fired &&
-		    n->s->ops->arm(n->s, n->events & (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI)))
-			ready = 1;
+		if (!node_valid(n) || n->s->ops->kernel_readiness || n->fired)
+			continue;
+		if (!n->registered && !n->gone) {
+			ep_lock(ep);
+			if (node_valid(n) && watch(epfd >= 0 ? epfd : ep->epfd, ep, n, i, EPOLLIN) < 0)
+				ready |= ARM_UNWATCHED;
+			ep_unlock(ep);
+		}
+		if (n->s->ops->arm(n->s, n->events & (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI)))
+			ready |= ARM_READY;
 	}
 	return ready;
 }
@@ -478,6 +523,7 @@ static int kernel_part(struct mux_ep *ep, int epfd, struct epoll_event *out, int
 			if (node_valid(n) && !n->gone) {
 				kernel_ctl(epfd, ep, EPOLL_CTL_DEL, n, index_of(ep, n), 0);
 				n->gone = 1;
+				n->registered = 0;
 			}
 			ep_unlock(ep);
 		}
@@ -552,11 +598,15 @@ int mux_epoll_wait(struct accel_sock *o, int epfd, struct epoll_event *out, int 
 		/* Armed, yet ready: report it, unless an edge was reported already
 		 * (then only something new counts: sleep for it). */
 		mux_sleep_begin();
-		if (arm_all(ep) && (n = scan(ep, out, max)) > 0) {
+		int armed = arm_all(ep, epfd);
+		if (armed && (n = scan(ep, out, max)) > 0) {
 			mux_sleep_end(disarm_all, ep);
 			return n;
 		}
-		int k = kernel_part(ep, epfd, out, max, ms_left(deadline), mask);
+		int ms = ms_left(deadline);
+		if ((armed & ARM_UNWATCHED) && (ms < 0 || ms > 1))
+			ms = 1;
+		int k = kernel_part(ep, epfd, out, max, ms, mask);
 		mux_sleep_end(disarm_all, ep);
 		if (k != 0)
 			return k;
@@ -610,7 +660,7 @@ static unsigned int set_poll(struct accel_sock *o, int fd)
 static unsigned int set_arm(struct accel_sock *o, unsigned int events)
 {
 	(void)events;
-	if (o->ep && arm_all(o->ep))
+	if (o->ep && arm_all(o->ep, -1))
 		return POLLIN;
 	return 0;
 }

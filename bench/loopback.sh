@@ -340,29 +340,28 @@ run_ring() {
 	echo "  blocking, doorbell (one CPU)            best $bell_best us   runs (ns):$ring_bell"
 }
 
-# ring_busy_now: appends one bare-ring polled round trip (ns) to pp_ring, the
-# two processes placed as the polling sockperf runs.
-ring_busy_now() {
-	log=$logdir/busy.log
-	if ! timeout 120 taskset -c "$srv_cpu,$cli_cpu" "$ring" busy "$ring_trips" >"$log" 2>&1 </dev/null; then
-		echo "loopback.sh: $ring busy failed; log:" >&2
+# ring_alone MODE COUNT SED: one run of `ring_pingpong MODE COUNT` on the
+# server's and the client's CPUs, as the sockperf runs; prints the figure SED
+# takes from its output.
+ring_alone() {
+	log=$logdir/$1.log
+	if ! timeout 120 taskset -c "$srv_cpu,$cli_cpu" "$ring" "$1" "$2" >"$log" 2>&1 </dev/null; then
+		echo "loopback.sh: $ring $1 failed; log:" >&2
 		sed 's/^/  /' "$log" >&2
 		return 1
 	fi
-	b=$(figure "$log" 's/.*rings (busy polling) *\([0-9][0-9.]*\) ns.*/\1/p') || return 1
+	figure "$log" "$3"
+}
+
+# ring_busy_now: appends one bare-ring polled round trip (ns) to pp_ring.
+ring_busy_now() {
+	b=$(ring_alone busy "$ring_trips" 's/.*rings (busy polling) *\([0-9][0-9.]*\) ns.*/\1/p') || return 1
 	pp_ring="$pp_ring $b"
 }
 
-# ring_stream: appends one bare-ring stream rate (64 B messages, msg/s) to
-# mps_ring, the server's and the client's CPUs as in the sockperf runs.
+# ring_stream: appends one bare-ring stream rate (64 B messages, msg/s) to mps_ring.
 ring_stream() {
-	log=$logdir/stream.log
-	if ! timeout 120 taskset -c "$srv_cpu,$cli_cpu" "$ring" stream 10000000 >"$log" 2>&1 </dev/null; then
-		echo "loopback.sh: $ring stream failed; log:" >&2
-		sed 's/^/  /' "$log" >&2
-		return 1
-	fi
-	m=$(figure "$log" 's/.*rings, stream *\([0-9][0-9.]*\) msg\/s.*/\1/p') || return 1
+	m=$(ring_alone stream 10000000 's/.*rings, stream *\([0-9][0-9.]*\) msg\/s.*/\1/p') || return 1
 	mps_ring="$mps_ring $m"
 }
 

@@ -314,26 +314,23 @@ static double bench_tcp(long n)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "busy")) {
-		long trips = argc > 2 ? atol(argv[2]) : 200000;
-		double ring = bench_rings(trips > 0 ? trips : 1, 0);
-		if (ring < 0) {
-			fprintf(stderr, "ring_pingpong: the ping-pong failed\n");
+	/* One figure alone: the polled ping-pong or the stream. */
+	int busy = argc > 1 && !strcmp(argv[1], "busy");
+	if (busy || (argc > 1 && !strcmp(argv[1], "stream"))) {
+		long count = argc > 2 ? atol(argv[2]) : busy ? 200000 : 10000000;
+		if (count < 1)
+			count = 1;
+		double v = busy ? bench_rings(count, 0) : bench_stream(count);
+		if (v < 0) {
+			fprintf(stderr, "ring_pingpong: the %s failed\n", argv[1]);
 			return 1;
 		}
-		printf("  shared-memory rings (busy polling)    %8.0f ns   (%ld round trips)\n", ring,
-		       trips > 0 ? trips : 1);
-		return 0;
-	}
-	if (argc > 1 && !strcmp(argv[1], "stream")) {
-		long msgs = argc > 2 ? atol(argv[2]) : 10000000;
-		double stream = bench_stream(msgs > 0 ? msgs : 1);
-		if (stream < 0) {
-			fprintf(stderr, "ring_pingpong: the stream failed\n");
-			return 1;
-		}
-		printf("  rings, stream                         %8.0f msg/s (%ld messages)\n", stream,
-		       msgs > 0 ? msgs : 1);
+		if (busy)
+			printf("  shared-memory rings (busy polling)    %8.0f ns   (%ld round trips)\n",
+			       v, count);
+		else
+			printf("  rings, stream                         %8.0f msg/s (%ld messages)\n", v,
+			       count);
 		return 0;
 	}
 	long n = argc > 1 ? atol(argv[1]) : 200000;

@@ -87,47 +87,27 @@ enum accel_stats_reason {
 
 /*
  * Names and texts from the lists above, for the library (log, stats file)
- * and accel-stat alike; NULL for a number this version does not know.
+ * and accel-stat alike: accel_stats_counter_name/_doc and
+ * accel_stats_reason_name/_text. fn(i) is column COL (an entry's name or
+ * text) of LIST's entry i, or NULL for a number this version does not know.
  */
-static inline const char *accel_stats_counter_name(unsigned int i)
-{
-	static const char *const names[] = {
-#define ACCEL_STATS_STR_(name, doc) #name,
-		ACCEL_STATS_COUNTERS(ACCEL_STATS_STR_)
-#undef ACCEL_STATS_STR_
-	};
-	return i < ACCEL_STATS_NCOUNTERS ? names[i] : NULL;
-}
+#define ACCEL_STATS_NAME_(name, text) #name,
+#define ACCEL_STATS_TEXT_(name, text) text,
+#define ACCEL_STATS_LOOKUP_(fn, LIST, COL, n)                                  \
+	static inline const char *fn(unsigned int i)                             \
+	{                                                                        \
+		static const char *const col[] = { LIST(COL) };                  \
+		return i < (n) ? col[i] : NULL;                                  \
+	}
 
-static inline const char *accel_stats_counter_doc(unsigned int i)
-{
-	static const char *const docs[] = {
-#define ACCEL_STATS_STR_(name, doc) doc,
-		ACCEL_STATS_COUNTERS(ACCEL_STATS_STR_)
-#undef ACCEL_STATS_STR_
-	};
-	return i < ACCEL_STATS_NCOUNTERS ? docs[i] : NULL;
-}
-
-static inline const char *accel_stats_reason_name(unsigned int i)
-{
-	static const char *const names[] = {
-#define ACCEL_STATS_STR_(name, text) #name,
-		ACCEL_STATS_REASONS(ACCEL_STATS_STR_)
-#undef ACCEL_STATS_STR_
-	};
-	return i < ACCEL_STATS_NREASONS ? names[i] : NULL;
-}
-
-static inline const char *accel_stats_reason_text(unsigned int i)
-{
-	static const char *const texts[] = {
-#define ACCEL_STATS_STR_(name, text) text,
-		ACCEL_STATS_REASONS(ACCEL_STATS_STR_)
-#undef ACCEL_STATS_STR_
-	};
-	return i < ACCEL_STATS_NREASONS ? texts[i] : NULL;
-}
+ACCEL_STATS_LOOKUP_(accel_stats_counter_name, ACCEL_STATS_COUNTERS, ACCEL_STATS_NAME_,
+		    ACCEL_STATS_NCOUNTERS)
+ACCEL_STATS_LOOKUP_(accel_stats_counter_doc, ACCEL_STATS_COUNTERS, ACCEL_STATS_TEXT_,
+		    ACCEL_STATS_NCOUNTERS)
+ACCEL_STATS_LOOKUP_(accel_stats_reason_name, ACCEL_STATS_REASONS, ACCEL_STATS_NAME_,
+		    ACCEL_STATS_NREASONS)
+ACCEL_STATS_LOOKUP_(accel_stats_reason_text, ACCEL_STATS_REASONS, ACCEL_STATS_TEXT_,
+		    ACCEL_STATS_NREASONS)
 
 /* Connection states, numbered as the kernel's TCP states (/proc/net/tcp). */
 enum accel_stats_state {

@@ -29,6 +29,8 @@
 
 #include <cmocka.h>
 
+#include "proc_util.h"
+
 #include "tools/accel_stat.h"
 
 struct fixture {
@@ -181,16 +183,6 @@ static int teardown(void **state)
 }
 
 /* A pid that no process has: a child that has been reaped. */
-static pid_t reaped_pid(void)
-{
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(0);
-	assert_int_equal(waitpid(pid, NULL, 0), pid);
-	return pid;
-}
-
 enum { FD_A = 7, FD_ODD = 8, FD_B = 9, FD_UDP = 10, FD_ALONE = 11, FD_V6 = 12 };
 
 /* This process's own, live segment: two shm sockets that are each

@@ -30,6 +30,8 @@
 
 #include <cmocka.h>
 
+#include "proc_util.h"
+
 #include "config/log.h"
 #include "config/params.h"
 #include "core/core.h"
@@ -1020,16 +1022,6 @@ static void test_rx_zero(void **state)
 
 /* ---- 12. segments of dead processes, removed by the next process ---- */
 
-static pid_t dead_pid(void)
-{
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(0);
-	assert_int_equal(waitpid(pid, NULL, 0), pid);
-	return pid;
-}
-
 static void write_segment(pid_t pid, uint64_t pidns)
 {
 	char path[PATH_MAX];
@@ -1048,7 +1040,7 @@ static void test_sweep_dead(void **state)
 	struct stat ns;
 	assert_int_equal(stat("/proc/self/ns/pid", &ns), 0);
 	assert_int_equal(mkdir(t.user_dir, 0700), 0);
-	pid_t gone = dead_pid(), foreign = dead_pid(), alive = getppid();
+	pid_t gone = reaped_pid(), foreign = reaped_pid(), alive = getppid();
 	write_segment(gone, ns.st_ino);
 	write_segment(foreign, ns.st_ino + 1); /* another pid namespace: not ours to judge */
 	write_segment(alive, ns.st_ino);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests for the shared-memory byte ring (src/hw/shm/ring.c): sizes,
- * wrap-around, partial writes, peek, accounting, flags, and a stream
+ * wrap-around, partial writes, peek, reads of what the consumer saw,
+ * accounting, flags, and a stream
  * between two processes checked byte for byte.
  */
 #include "config.h"
@@ -141,6 +142,51 @@ static void test_corrupt_counters(void **state)
 	unmap_ring(m);
 }
 
+/* A read takes what the consumer last saw of the producer's counter, and
+ * looks at the counter itself only when that is nothing; a peek and the
+ * byte count (FIONREAD) look afresh, and what the count saw a read takes. */
+static void test_reads_what_it_saw(void **state)
+{
+	(void)state;
+	const uint32_t size = SHM_RING_MIN;
+	struct shm_ring *m = map_ring(size);
+	struct shm_ring_end p, c;
+	assert_int_equal(shm_ring_attach(&p, m, shm_ring_bytes(size)), 0);
+	assert_int_equal(shm_ring_attach(&c, m, shm_ring_bytes(size)), 0);
+	unsigned char buf[1000], out[1000];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)i;
+	struct iovec w = { buf, 100 }, r = { out, sizeof(out) };
+	assert_false(shm_ring_has_data(&c));
+	assert_int_equal(shm_ring_write(&p, &w, 1), 100);
+	assert_true(shm_ring_has_data(&c)); /* sees the first 100 */
+	w.iov_base = buf + 100;
+	w.iov_len = 50;
+	assert_int_equal(shm_ring_write(&p, &w, 1), 50);
+	assert_true(shm_ring_has_data(&c));
+	assert_int_equal(shm_ring_read(&c, &r, 1, 0), 100); /* what it saw */
+	assert_memory_equal(out, buf, 100);
+	assert_true(shm_ring_has_data(&c)); /* nothing left seen: looks again */
+	assert_int_equal(shm_ring_read(&c, &r, 1, 0), 50);
+	assert_memory_equal(out, buf + 100, 50);
+	assert_false(shm_ring_has_data(&c));
+	/* A peek looks afresh, and a read then takes all it saw. */
+	w.iov_len = 30;
+	assert_int_equal(shm_ring_write(&p, &w, 1), 30);
+	assert_true(shm_ring_has_data(&c));
+	assert_int_equal(shm_ring_write(&p, &w, 1), 30);
+	assert_int_equal(shm_ring_read(&c, &r, 1, 1), 60);
+	assert_int_equal(shm_ring_read(&c, &r, 1, 0), 60);
+	/* So does the byte count. */
+	assert_int_equal(shm_ring_write(&p, &w, 1), 30);
+	assert_true(shm_ring_has_data(&c));
+	assert_int_equal(shm_ring_write(&p, &w, 1), 30);
+	assert_int_equal(shm_ring_readable(&c), 60);
+	assert_int_equal(shm_ring_read(&c, &r, 1, 0), 60);
+	assert_int_equal(shm_ring_readable(&c), 0);
+	unmap_ring(m);
+}
+
 static void test_flags(void **state)
 {
 	(void)state;
@@ -243,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_write_read_wrap),
 		cmocka_unit_test(test_full_and_partial),
+		cmocka_unit_test(test_reads_what_it_saw),
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_corrupt_counters),
 		cmocka_unit_test(test_two_processes),

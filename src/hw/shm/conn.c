@@ -288,7 +288,7 @@ static int wait_readable(struct shm_conn *c)
 	shm_ring_set_flag(r, SHM_RING_SLEEPING);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* flag before re-check: Dekker */
 	int rc = 0;
-	if (!shm_ring_readable(&c->rx) && !(shm_ring_flags(r) & (SHM_RING_EOF | SHM_RING_RESET)) &&
+	if (!shm_ring_has_data(&c->rx) && !(shm_ring_flags(r) & (SHM_RING_EOF | SHM_RING_RESET)) &&
 	    !c->peer_gone)
 		rc = conn_sleep(c, -1);
 	return rc;
@@ -569,7 +569,7 @@ unsigned int shm_conn_poll(struct shm_conn *c)
 	if (reset(c))
 		return POLLIN | POLLOUT | POLLHUP | POLLRDHUP | (c->err_pending ? POLLERR : 0);
 	int ended = (in & SHM_RING_EOF) || c->peer_gone;
-	if (shm_ring_readable(&c->rx) || ended || c->rd_shut)
+	if (shm_ring_has_data(&c->rx) || ended || c->rd_shut)
 		ev |= POLLIN;
 	if (ended || c->rd_shut)
 		ev |= POLLRDHUP;

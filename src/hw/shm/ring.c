@@ -98,6 +98,11 @@ size_t shm_ring_readable(struct shm_ring_end *e)
 	return avail(e, (size_t)-1);
 }
 
+int shm_ring_has_data(struct shm_ring_end *e)
+{
+	return avail(e, 1) != 0;
+}
+
 static size_t iov_total(const struct iovec *iov, int iovcnt)
 {
 	size_t n = 0;
@@ -169,10 +174,21 @@ size_t shm_ring_skip(struct shm_ring_end *e, size_t n, int peek)
 	return done;
 }
 
+/*
+ * What the copy of the producer's counter shows is read first; the counter
+ * itself only when the copy says the ring is empty. Each read of it takes
+ * its cache line from the producer, whose next store has to take it back:
+ * a reader keeping up with a stream of small messages would do that twice
+ * a call (readiness, then the read) and hold the producer back. Bytes that
+ * came meanwhile are for the next call, as if they had come a moment later.
+ * A peek looks afresh: it leaves the copy as it was, and a program peeking
+ * until enough has come must see it come.
+ */
 size_t shm_ring_read(struct shm_ring_end *e, const struct iovec *iov, int iovcnt, int peek)
 {
 	uint64_t tail = e->r->tail;
-	size_t done = copy_iov(e, tail, iov, iovcnt, avail(e, iov_total(iov, iovcnt)), 0);
+	size_t want = iov_total(iov, iovcnt);
+	size_t done = copy_iov(e, tail, iov, iovcnt, avail(e, peek ? want : 1), 0);
 	if (done && !peek)
 		__atomic_store_n(&e->r->tail, tail + done, __ATOMIC_RELEASE);
 	return done;

@@ -63,13 +63,17 @@ int shm_ring_attach(struct shm_ring_end *e, struct shm_ring *r, size_t mapped);
 
 /* Producer: copy up to the free space from iov; returns bytes copied. */
 size_t shm_ring_write(struct shm_ring_end *e, const struct iovec *iov, int iovcnt);
-/* Consumer: copy up to what is there into iov; peek leaves it in the ring. */
+/* Consumer: copy up to what is there (as far as the copy of the producer's
+ * counter knows, unless it says nothing) into iov; peek leaves it in the ring. */
 size_t shm_ring_read(struct shm_ring_end *e, const struct iovec *iov, int iovcnt, int peek);
 /* Consumer: drop up to n bytes without copying them (MSG_TRUNC); with peek,
  * only count them. */
 size_t shm_ring_skip(struct shm_ring_end *e, size_t n, int peek);
 /* Consumer: bytes waiting. Producer: bytes of free space. */
 size_t shm_ring_readable(struct shm_ring_end *e);
+/* Consumer: whether a byte waits; reads the producer's counter only when
+ * the copy of it says none (readiness checks, which come often). */
+int shm_ring_has_data(struct shm_ring_end *e);
 size_t shm_ring_writable(struct shm_ring_end *e);
 /* Producer: bytes written and not yet consumed (SIOCOUTQ). */
 size_t shm_ring_unread(const struct shm_ring_end *e);

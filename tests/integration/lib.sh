@@ -415,18 +415,31 @@ t_py()
 	printf '%s\n' "$T_PY"
 }
 
-# t_port [tcp|udp] [ADDRESS]: a port free on ADDRESS (127.0.0.1 or ::1) now.
+# t_port [tcp|udp] [ADDRESS]: a port free on ADDRESS (127.0.0.1 or ::1) now,
+# below the kernel's range of ephemeral ports when there is room: a client
+# of a test running alongside cannot be given it for its own end meanwhile.
 t_port()
 {
 	local proto=${1:-tcp} addr=${2:-127.0.0.1}
 	"$(t_py)" - "$proto" "$addr" <<'EOF'
-import socket, sys
+import random, socket, sys
 proto, addr = sys.argv[1], sys.argv[2]
 family = socket.AF_INET6 if ":" in addr else socket.AF_INET
 kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-with socket.socket(family, kind) as s:
-    s.bind((addr, 0))
-    print(s.getsockname()[1])
+try:
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 0
+candidates = [random.randrange(10000, low) for _ in range(50)] if low > 11000 else []
+for port in candidates + [0]:
+    with socket.socket(family, kind) as s:
+        try:
+            s.bind((addr, port))
+        except OSError:
+            continue
+        print(s.getsockname()[1])
+        break
 EOF
 }
 

@@ -19,7 +19,9 @@ Environment (all optional):
   BENCH_SECONDS        seconds per sockperf run                   (default 2)
   BENCH_POLL_US        ACCEL_RX_POLL and ACCEL_SELECT_POLL, in microseconds,
                        of the libaccel side in the polling ping-pong (default 1000000)
-  BENCH_REQUESTS       redis-benchmark -n                         (default 100000)
+  BENCH_REQUESTS       redis-benchmark -n with -P 1; -P 16 runs ten times as
+                       many (a run of well under a second is mostly start-up)
+                                                                  (default 200000)
   BENCH_CLIENTS        redis-benchmark -c                         (default 50)
   BENCH_RING_TRIPS     round trips per bench/ring_pingpong run    (default 200000)
   BENCH_CPUS           CPU list (taskset -c) of both ends of the one-CPU blocking
@@ -43,7 +45,7 @@ esac
 rounds=${BENCH_ROUNDS:-3}
 secs=${BENCH_SECONDS:-2}
 poll_us=${BENCH_POLL_US:-1000000}
-requests=${BENCH_REQUESTS:-100000}
+requests=${BENCH_REQUESTS:-200000}
 clients=${BENCH_CLIENTS:-50}
 ring_trips=${BENCH_RING_TRIPS:-200000}
 skip=${BENCH_SKIP:-}
@@ -593,8 +595,10 @@ run_throughput() {
 
 # redis_round SIDE PORT PIPELINE: appends to set_SIDE_PIPELINE and get_SIDE_PIPELINE.
 redis_round() {
+	n=$requests
+	[ "$3" = 1 ] || n=$((requests * 10))
 	client "redis-P$3-$1" "$1" block 300 redis-benchmark -h 127.0.0.1 -p "$2" -q \
-		-n "$requests" -c "$clients" -t get,set -P "$3" || return 1
+		-n "$n" -c "$clients" -t get,set -P "$3" || return 1
 	s=$(figure "$c_log" 's/^SET: \([0-9][0-9.]*\) requests per second.*/\1/p') || return 1
 	g=$(figure "$c_log" 's/^GET: \([0-9][0-9.]*\) requests per second.*/\1/p') || return 1
 	eval "set_$1_$3=\"\$set_$1_$3 $s\"; get_$1_$3=\"\$get_$1_$3 $g\""
@@ -604,7 +608,7 @@ run_redis() {
 	new_test redis
 	srv_cpu_now=$srv_cpu
 	cli_cpu_now=$cli_cpu
-	echo "redis-benchmark -n $requests -c $clients, requests/s, server CPU $srv_cpu, client CPU $cli_cpu"
+	echo "redis-benchmark -c $clients, -n $requests (-P 1) and $((requests * 10)) (-P 16), requests/s, server CPU $srv_cpu, client CPU $cli_cpu"
 	for tool in redis-server redis-benchmark; do
 		command -v $tool >/dev/null || {
 			echo "loopback.sh: $tool not found (apt-get install redis-server redis-tools)" >&2

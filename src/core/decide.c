@@ -75,7 +75,6 @@ void decide_socket(struct accel_sock *s, int fd, enum rule_role role,
 	policy_query_set_local(&q, local);
 	policy_query_set_remote(&q, remote);
 
-
 	const struct rule *rule = s->no_accel == 1 ? NULL : policy_match(st->table, st->block, &q);
 	s->role = (uint8_t)role;
 	s->rule = rule;

@@ -665,7 +665,6 @@ static unsigned int set_arm(struct accel_sock *o, unsigned int events)
 	return 0;
 }
 
-
 static int set_wait_fds(struct accel_sock *o, int fd, int *fds)
 {
 	(void)o;
@@ -708,19 +707,11 @@ static ssize_t set_sendmsg(struct accel_sock *o, const struct msghdr *m, int f)
 	return -EINVAL;
 }
 
-
-
-
-
-
-
-
 static int set_handover(struct accel_sock *o, const int *fds, int nfds, int keep_state)
 {
 	(void)o, (void)fds, (void)nfds, (void)keep_state;
 	return -ENOSYS; /* an epoll set is the kernel's already */
 }
-
 
 static void set_forked(struct accel_sock *o, int child)
 {

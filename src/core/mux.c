@@ -110,7 +110,6 @@ static short revents_of(struct accel_sock *s, int fd, short events)
 	return (short)rev;
 }
 
-
 /*
  * One look at every entry without sleeping: offloaded entries from their
  * engine, kernel entries with one poll(0) on k (a copy where offloaded

@@ -537,7 +537,6 @@ void shm_conn_shutdown_read(struct shm_conn *c)
 	syscall(SYS_shutdown, c->fd, SHUT_RD);
 }
 
-
 void shm_conn_mark_closed(struct shm_conn *c, int abort)
 {
 	/* Shared: another process may still use this end, and the kernel tells

@@ -357,7 +357,6 @@ static ssize_t listener_sendmsg(struct accel_sock *s, const struct msghdr *msg, 
 	return -EPIPE;
 }
 
-
 static unsigned int listener_arm(struct accel_sock *s, unsigned int events)
 {
 	(void)s, (void)events;
@@ -383,14 +382,6 @@ static unsigned long listener_progress(struct accel_sock *s, unsigned int events
 	return 0;
 }
 
-
-
-
-
-
-
-
-
 static int listener_handover(struct accel_sock *s, const int *fds, int nfds, int keep_state)
 {
 	(void)fds, (void)nfds;
@@ -403,7 +394,6 @@ static int listener_handover(struct accel_sock *s, const int *fds, int nfds, int
 	shm_free(l, sizeof(*l));
 	return 0;
 }
-
 
 static void listener_release(struct accel_sock *s)
 {

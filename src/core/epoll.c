@@ -487,12 +487,17 @@ static int kernel_node_event(int epfd, struct mux_ep *ep, struct ep_node *n, uin
 /*
  * The kernel's part: epoll_pwait on the program's set. Our keys are taken
  * out: a doorbell is consumed, a listener's event becomes the program's.
- * Returns the program's events or -errno.
+ * Returns the program's events or -errno. A sleeper ends its sleep as soon
+ * as the kernel returns (awake != NULL: mux_sleep_end), before it drains
+ * doorbells: peers writing a burst to several of its sockets stop ringing
+ * the others as early as can be.
  */
 static int kernel_part(struct mux_ep *ep, int epfd, struct epoll_event *out, int max,
-		       int timeout_ms, const sigset_t *mask)
+		       int timeout_ms, const sigset_t *mask, void (*awake)(struct mux_ep *ep))
 {
 	int r = libc.epoll_pwait(epfd, out, max, timeout_ms, mask);
+	if (awake)
+		awake(ep);
 	if (r <= 0)
 		return r < 0 ? -errno : 0;
 	int k = 0;
@@ -531,6 +536,11 @@ static int kernel_part(struct mux_ep *ep, int epfd, struct epoll_event *out, int
 	return k;
 }
 
+static void sleep_over(struct mux_ep *ep)
+{
+	mux_sleep_end(disarm_all, ep);
+}
+
 static int ms_left(long long deadline)
 {
 	if (deadline < 0)
@@ -555,7 +565,7 @@ static int yield_look(void *ctx, int with_kernel)
 	struct yield_ctx *y = ctx;
 	int n = scan(y->ep, y->out, y->max);
 	if (n < y->max && with_kernel) {
-		int k = kernel_part(y->ep, y->epfd, y->out + n, y->max - n, 0, NULL);
+		int k = kernel_part(y->ep, y->epfd, y->out + n, y->max - n, 0, NULL, NULL);
 		if (k < 0)
 			return n ? n : k;
 		n += k;
@@ -575,7 +585,7 @@ int mux_epoll_wait(struct accel_sock *o, int epfd, struct epoll_event *out, int 
 		int n = scan(ep, out, max);
 		/* The kernel's fds too, without waiting; while spinning, every 16th. */
 		if (n < max && (!spin_until || !(round & 15))) {
-			int k = kernel_part(ep, epfd, out + n, max - n, 0, NULL);
+			int k = kernel_part(ep, epfd, out + n, max - n, 0, NULL, NULL);
 			if (k < 0)
 				return n ? n : k;
 			n += k;
@@ -606,8 +616,7 @@ int mux_epoll_wait(struct accel_sock *o, int epfd, struct epoll_event *out, int 
 		int ms = ms_left(deadline);
 		if ((armed & ARM_UNWATCHED) && (ms < 0 || ms > 1))
 			ms = 1;
-		int k = kernel_part(ep, epfd, out, max, ms, mask);
-		mux_sleep_end(disarm_all, ep);
+		int k = kernel_part(ep, epfd, out, max, ms, mask, sleep_over);
 		if (k != 0)
 			return k;
 		if (deadline >= 0 && mux_now_ns() >= deadline)

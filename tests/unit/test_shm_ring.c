@@ -34,6 +34,15 @@ static struct shm_ring *map_ring(uint32_t size)
 	return m;
 }
 
+/* A fresh ring of `size` bytes, with its producer's end and its consumer's. */
+static struct shm_ring *map_pair(uint32_t size, struct shm_ring_end *p, struct shm_ring_end *c)
+{
+	struct shm_ring *m = map_ring(size);
+	assert_int_equal(shm_ring_attach(p, m, shm_ring_bytes(size)), 0);
+	assert_int_equal(shm_ring_attach(c, m, shm_ring_bytes(size)), 0);
+	return m;
+}
+
 static void unmap_ring(struct shm_ring *r)
 {
 	munmap(r, shm_ring_bytes(r->size));
@@ -64,10 +73,8 @@ static void test_write_read_wrap(void **state)
 {
 	(void)state;
 	const uint32_t size = SHM_RING_MIN;
-	struct shm_ring *m = map_ring(size);
 	struct shm_ring_end p, c;
-	assert_int_equal(shm_ring_attach(&p, m, shm_ring_bytes(size)), 0);
-	assert_int_equal(shm_ring_attach(&c, m, shm_ring_bytes(size)), 0);
+	struct shm_ring *m = map_pair(size, &p, &c);
 	unsigned char out[3000], in[3000];
 	uint8_t next = 0, want = 0;
 	assert_int_equal(shm_ring_readable(&c), 0);
@@ -98,10 +105,8 @@ static void test_full_and_partial(void **state)
 {
 	(void)state;
 	const uint32_t size = SHM_RING_MIN;
-	struct shm_ring *m = map_ring(size);
 	struct shm_ring_end p, c;
-	shm_ring_attach(&p, m, shm_ring_bytes(size));
-	shm_ring_attach(&c, m, shm_ring_bytes(size));
+	struct shm_ring *m = map_pair(size, &p, &c);
 	static unsigned char big[3 * SHM_RING_MIN];
 	memset(big, 0xab, sizeof(big));
 	struct iovec iov = { big, sizeof(big) };
@@ -126,10 +131,8 @@ static void test_corrupt_counters(void **state)
 {
 	(void)state;
 	const uint32_t size = SHM_RING_MIN;
-	struct shm_ring *m = map_ring(size);
 	struct shm_ring_end p, c;
-	shm_ring_attach(&p, m, shm_ring_bytes(size));
-	shm_ring_attach(&c, m, shm_ring_bytes(size));
+	struct shm_ring *m = map_pair(size, &p, &c);
 	static unsigned char buf[4 * SHM_RING_MIN];
 	struct iovec iov = { buf, sizeof(buf) };
 	m->head = 3 * (uint64_t)size; /* the producer claims three rings' worth */
@@ -149,10 +152,8 @@ static void test_reads_what_it_saw(void **state)
 {
 	(void)state;
 	const uint32_t size = SHM_RING_MIN;
-	struct shm_ring *m = map_ring(size);
 	struct shm_ring_end p, c;
-	assert_int_equal(shm_ring_attach(&p, m, shm_ring_bytes(size)), 0);
-	assert_int_equal(shm_ring_attach(&c, m, shm_ring_bytes(size)), 0);
+	struct shm_ring *m = map_pair(size, &p, &c);
 	unsigned char buf[1000], out[1000];
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (unsigned char)i;

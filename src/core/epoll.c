@@ -226,6 +226,71 @@ static int watch(int epfd, struct mux_ep *ep, struct ep_node *n, unsigned int in
 	return rc;
 }
 
+/* A member (not a listener) that makes its set readable now, as epoll_wait
+ * would report it (edges and one-shots applied, nothing consumed). */
+static int member_ready(struct ep_node *n)
+{
+	if (!node_valid(n) || n->s->ops->kernel_readiness || n->fired)
+		return 0;
+	uint32_t want = __atomic_load_n(&n->events, __ATOMIC_RELAXED);
+	unsigned int rev = n->s->ops->poll(n->s, n->fd) & (want | EPOLLERR | EPOLLHUP);
+	return rev && (!(want & EPOLLET) || (rev & ~n->last_rev) ||
+		       n->s->ops->progress(n->s, n->events) != n->last_prog);
+}
+
+/*
+ * A nested set, ready already, was added to a set (or changed in it) while
+ * a thread may sleep on that set: an epoll fd never reports EPOLLOUT, so
+ * the sleeper is woken through a ready ring member of the nested set,
+ * kicked in the nested set's own kernel part (the nested fd then reads
+ * ready). Under the outer set's lock; takes the nested set's (an inner
+ * set's lock is always taken after its outer one's: the kernel refuses
+ * loops).
+ */
+static void kick_nested(struct mux_ep *ep)
+{
+	ep_lock(ep);
+	unsigned int count = ep_nodes(ep);
+	for (unsigned int i = 0; i < count; i++) {
+		struct ep_node *n = node_at(ep, i);
+		if (!member_ready(n))
+			continue;
+		if (n->s->ops == &epoll_ops) {
+			if (n->s->ep)
+				kick_nested(n->s->ep);
+			break;
+		}
+		if (n->kicked)
+			break;
+		if (n->registered && !n->gone &&
+		    kernel_ctl(ep->epfd, ep, EPOLL_CTL_MOD, n, i, EPOLLIN | EPOLLOUT) == 0) {
+			n->kicked = 1;
+			break;
+		}
+	}
+	ep_unlock(ep);
+}
+
+/*
+ * A nested set's fd woke a sleeper on its outer set: members kicked for
+ * such a wake-up that are no longer ready go back to plain doorbells, or
+ * the nested fd would stay ready in the kernel until someone waits on the
+ * nested set itself. (One still ready stays kicked: a sleeper on the
+ * nested set may still be on its way to it.)
+ */
+static void unkick_drained(struct mux_ep *ep)
+{
+	ep_lock(ep);
+	unsigned int count = ep_nodes(ep);
+	for (unsigned int i = 0; i < count; i++) {
+		struct ep_node *n = node_at(ep, i);
+		if (node_valid(n) && n->kicked && !n->gone && !member_ready(n) &&
+		    kernel_ctl(ep->epfd, ep, EPOLL_CTL_MOD, n, i, EPOLLIN) == 0)
+			n->kicked = 0;
+	}
+	ep_unlock(ep);
+}
+
 /*
  * A ring node was added or changed while a thread of the process may sleep
  * armed (in this set, or in one it is nested in): the kernel would wake
@@ -242,11 +307,14 @@ static void wake_sleepers_for(int epfd, struct mux_ep *ep, struct ep_node *n, un
 	uint32_t want = n->events & (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI);
 	if (watch(epfd, ep, n, index, EPOLLIN) < 0)
 		return; /* the sleepers' next round finds it (they poll: see arm_all) */
-	if (!n->s->ops->arm(n->s, want) || n->s->ops == &epoll_ops)
-		return; /* its next push or pop rings the doorbell (a nested set's
-			 * fd never reports EPOLLOUT: no kick for one ready already) */
-	if (kernel_ctl(epfd, ep, EPOLL_CTL_MOD, n, index, EPOLLIN | EPOLLOUT) == 0)
+	if (!n->s->ops->arm(n->s, want))
+		return; /* its next push or pop rings the doorbell */
+	if (n->s->ops == &epoll_ops) {
+		if (n->s->ep)
+			kick_nested(n->s->ep);
+	} else if (kernel_ctl(epfd, ep, EPOLL_CTL_MOD, n, index, EPOLLIN | EPOLLOUT) == 0) {
 		n->kicked = 1;
+	}
 }
 
 int mux_epoll_ctl(int epfd, int op, int fd, struct accel_sock *s, struct epoll_event *ev)
@@ -513,6 +581,11 @@ static int kernel_part(struct mux_ep *ep, int epfd, struct epoll_event *out, int
 			k = kernel_node_event(epfd, ep, n, out[i].events, out, k);
 			continue;
 		}
+		if (n->s->ops == &epoll_ops) {
+			if (n->s->ep)
+				unkick_drained(n->s->ep);
+			continue; /* its members are looked at by the scan */
+		}
 		if (out[i].events & EPOLLOUT) { /* woken for a member added or changed */
 			ep_lock(ep);
 			if (node_valid(n) && n->kicked && !n->gone &&
@@ -652,16 +725,17 @@ static unsigned int set_poll(struct accel_sock *o, int fd)
 	if (!ep)
 		return 0;
 	unsigned int count = ep_nodes(ep);
+	int kicked = 0;
 	for (unsigned int i = 0; i < count; i++) {
 		struct ep_node *n = node_at(ep, i);
-		if (!node_valid(n) || n->s->ops->kernel_readiness || n->fired)
-			continue;
-		uint32_t want = __atomic_load_n(&n->events, __ATOMIC_RELAXED);
-		unsigned int rev = n->s->ops->poll(n->s, n->fd) & (want | EPOLLERR | EPOLLHUP);
-		if (rev && (!(want & EPOLLET) || (rev & ~n->last_rev) ||
-			    n->s->ops->progress(n->s, n->events) != n->last_prog))
+		if (member_ready(n))
 			return POLLIN;
+		if (node_valid(n))
+			kicked |= __atomic_load_n(&n->kicked, __ATOMIC_RELAXED);
 	}
+	/* A kick is not the kernel's readiness: gone before it is asked. */
+	if (kicked)
+		unkick_drained(ep);
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	return libc.poll(&p, 1, 0) == 1 ? (unsigned int)p.revents : 0;
 }

@@ -370,7 +370,7 @@ static void *ep_sleep(void *arg)
 static void added_while_sleeping(int how)
 {
 	static const char *what[] = { "data after the ADD", "data before the ADD",
-				      "a MOD adding EPOLLOUT" };
+				      "a MOD adding EPOLLOUT", "a nested set ready before, by an ADD" };
 	int first[2], second[2];
 	tcp_pair(AF_INET, 0, first);
 	tcp_pair(AF_INET, 0, second);
@@ -381,11 +381,33 @@ static void added_while_sleeping(int how)
 		ev.data.fd = second[0];
 		epoll_ctl(ep, EPOLL_CTL_ADD, second[0], &ev);
 	}
+	int inner = -1;
+	if (how == 3) {
+		/* Another set, ready before anyone sleeps (a member with data),
+		 * is added later. First a blocking recv that a write ends:
+		 * nothing is left behind for the socket (under libaccel: no
+		 * doorbell byte, no flag up for a sleeper). */
+		struct blocked b = { .fd = second[0] };
+		pthread_t r;
+		pthread_create(&r, NULL, blocked_recv, &b);
+		usleep(100 * 1000);
+		write_all(second[1], "w", 1);
+		pthread_join(r, NULL);
+		inner = epoll_create1(EPOLL_CLOEXEC);
+		ev.data.fd = second[0];
+		epoll_ctl(inner, EPOLL_CTL_ADD, second[0], &ev);
+		write_all(second[1], "d", 1);
+		usleep(50 * 1000);
+	}
 	struct ep_sleeper w = { .ep = ep, .rc = -2 };
 	pthread_t t;
 	pthread_create(&t, NULL, ep_sleep, &w);
 	usleep(200 * 1000); /* asleep by now (past any yield phase) */
 	ev.data.fd = second[0];
+	if (how == 3) {
+		ev.data.fd = inner;
+		epoll_ctl(ep, EPOLL_CTL_ADD, inner, &ev);
+	}
 	if (how == 1) {
 		write_all(second[1], "d", 1);
 		usleep(50 * 1000);
@@ -393,7 +415,7 @@ static void added_while_sleeping(int how)
 	if (how == 2) {
 		ev.events = EPOLLIN | EPOLLOUT;
 		epoll_ctl(ep, EPOLL_CTL_MOD, second[0], &ev);
-	} else {
+	} else if (how != 3) {
 		epoll_ctl(ep, EPOLL_CTL_ADD, second[0], &ev);
 	}
 	if (how == 0)
@@ -408,8 +430,19 @@ static void added_while_sleeping(int how)
 	}
 	say("epoll_wait asleep, %s by another thread: %s, %d event(s), %s%s", what[how],
 	    late ? "STILL ASLEEP 5 s later" : "woken", w.rc,
-	    w.fd == second[0] ? "the new member " : w.fd == first[0] ? "the first member " : "",
+	    w.fd == second[0] ? "the new member " : w.fd == first[0] ? "the first member "
+	    : w.fd == inner && inner >= 0 ? "the nested set " : "",
 	    evs(w.events));
+	if (how == 3 && !late) {
+		/* Its member read directly: neither set is ready any more. */
+		char c;
+		struct epoll_event e;
+		long got = recv(second[0], &c, 1, 0);
+		say("  then its data read (%ld byte), epoll_wait on the outer set for 200 ms: %d event(s)", got,
+		    epoll_wait(ep, &e, 1, 200));
+	}
+	if (inner >= 0)
+		close(inner);
 	close(ep);
 	close(first[0]);
 	close(first[1]);
@@ -419,7 +452,7 @@ static void added_while_sleeping(int how)
 
 static void regressions(void)
 {
-	for (int how = 0; how < 3; how++)
+	for (int how = 0; how < 4; how++)
 		added_while_sleeping(how);
 
 	int sv[2];

@@ -3,10 +3,10 @@
 # prog_mt: threads sharing connections carried by the shm engine: several
 # senders on one socket, a sender and a receiver at once, several threads
 # in accept, shutdown or close while another thread is blocked, and a
-# member added to (or changed in) an epoll set while another thread sleeps
-# in epoll_wait on it. The
-# transcript is the same plain, under libaccel and with call tracing; under
-# libaccel every connection is offloaded and every record arrives whole.
+# member added to (or changed in) an epoll set, a ready nested set too,
+# while another thread sleeps in epoll_wait on it. The transcript is the
+# same plain, under libaccel and with call tracing; under libaccel every
+# connection is offloaded and every record arrives whole.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -182,7 +182,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A pid that no process has: a child that has been reaped. */
 enum { FD_A = 7, FD_ODD = 8, FD_B = 9, FD_UDP = 10, FD_ALONE = 11, FD_V6 = 12 };
 
 /* This process's own, live segment: two shm sockets that are each
